@@ -1,0 +1,65 @@
+"""Timing, BLAS-thread limiting and the row every benchmark reports."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Iterator
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One comparison: our median seconds vs the alternative's, and the target speed-up."""
+
+    kernel: str
+    shape: str
+    ours_s: float
+    alternative: str
+    alternative_s: float
+    target: float  #: required ratio alternative_s / ours_s
+
+    @property
+    def ratio(self) -> float:
+        return self.alternative_s / self.ours_s if self.ours_s > 0 else float("inf")
+
+    @property
+    def met(self) -> bool:
+        return self.ratio >= self.target
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": self.ratio, "met": self.met}
+
+
+def median_seconds(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` runs after ``warmup`` runs (seconds)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+@contextlib.contextmanager
+def limited_threads(threads: int) -> Iterator[None]:
+    """Cap BLAS/OpenMP pools (threadpoolctl) and torch's intra-op threads to ``threads``.
+
+    Idle OpenBLAS threads otherwise spin after a matmul and steal cores from the kernels.
+    """
+    from threadpoolctl import threadpool_limits
+
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads, user_api="blas"):
+            yield
+    finally:
+        torch.set_num_threads(previous)

@@ -1,0 +1,1 @@
+"""The ``recplug`` command line (Typer + rich): one module per command group."""

@@ -1,0 +1,172 @@
+"""The model contract (DESIGN.md §6), versioned by ``RECPLUG_API``.
+
+A model is any class with ``recplug_api``, ``tags``, ``__init__(**hyperparameters)``,
+``get_params()``, ``fit(train, options)`` and ``score(batch)``; rating models add
+``predict(users, items)``. :class:`Model` is an optional base class that supplies
+``get_params``/``set_params``/``clone`` the scikit-learn way.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Protocol, runtime_checkable
+
+import numpy as np
+import scipy.sparse as sp
+
+from recplug.data.interactions import Interactions
+
+RECPLUG_API = 1
+PAD = -1  #: padding value of ``ScoreBatch.histories``
+
+
+@dataclass(frozen=True)
+class Tags:
+    """Capabilities a model declares."""
+
+    sequential: bool = False        #: uses the order of the history
+    needs_timestamps: bool = False  #: cannot fit without timestamps
+    supports_cuda: bool = False     #: fit/score can run on a CUDA device
+    task: Literal["ranking", "rating"] = "ranking"
+
+
+class TrainData:
+    """What ``fit`` receives: the training interactions and derived views.
+
+    - ``csr``: binary user x item ``scipy.sparse.csr_matrix`` (float32, duplicates collapsed).
+    - ``seq_indptr``/``seq_items``: per-user chronological sequences (duplicates kept).
+    - ``timestamps``/``ratings``: aligned with ``interactions`` rows, or None.
+    """
+
+    def __init__(self, interactions: Interactions):
+        self.interactions = interactions
+        self.n_users = interactions.n_users
+        self.n_items = interactions.n_items
+        self.csr: sp.csr_matrix = interactions.csr()
+        self.seq_indptr, self.seq_items = interactions.sequences()
+        self.timestamps = interactions.timestamps
+        self.ratings = interactions.ratings
+
+    def sequence(self, user: int) -> np.ndarray:
+        """Chronological items of one user (int32)."""
+        return self.seq_items[self.seq_indptr[user]:self.seq_indptr[user + 1]]
+
+    def item_popularity(self) -> np.ndarray:
+        """Distinct users per item (int64[n_items])."""
+        return np.bincount(self.csr.indices, minlength=self.n_items).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.interactions)
+
+
+@dataclass(frozen=True)
+class ScoreBatch:
+    """A batch of users to score, with their chronological histories.
+
+    ``histories`` is int32 ``[B, L]``: each row holds the user's items oldest first,
+    padded at the end with ``PAD`` (-1); ``lengths`` int32 ``[B]`` gives the real lengths.
+    ``device`` is where the model was fitted (``"cpu"`` or ``"cuda:N"``).
+    """
+
+    users: np.ndarray
+    histories: np.ndarray
+    lengths: np.ndarray
+    n_items: int
+    device: str = "cpu"
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    def recent(self, max_len: int, pad: int = 0, shift: int = 0) -> np.ndarray:
+        """The last ``max_len`` items of each history, right-aligned, int64 ``[B, max_len]``.
+
+        Items are offset by ``shift`` (e.g. 1 when index 0 is a model's padding id) and
+        the left padding is ``pad``: the layout SASRec-style models feed their encoder.
+        """
+        out = np.full((len(self.users), max_len), pad, dtype=np.int64)
+        for row, (hist, n) in enumerate(zip(self.histories, self.lengths)):
+            take = hist[max(0, n - max_len):n]
+            if len(take):
+                out[row, max_len - len(take):] = take.astype(np.int64) + shift
+        return out
+
+    def history_csr(self) -> sp.csr_matrix:
+        """Binary ``[B, n_items]`` CSR of the histories (duplicates collapsed)."""
+        rows = np.repeat(np.arange(len(self.users)), self.lengths)
+        mask = np.arange(self.histories.shape[1])[None, :] < self.lengths[:, None]
+        cols = self.histories[mask]
+        m = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)),
+                          shape=(len(self.users), self.n_items))
+        m.sum_duplicates()
+        m.data[:] = 1.0
+        return m
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """What a model reports after each epoch (fed to progress bars)."""
+
+    epoch: int
+    loss: float | None = None
+    validation: float | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Validator(Protocol):
+    """Early-stopping hook: ``validator(model)`` returns the validation metric (higher is better)."""
+
+    metric: str
+
+    def __call__(self, model: Any) -> float: ...
+
+
+@dataclass
+class FitOptions:
+    """Run-time settings for ``fit`` (not hyperparameters)."""
+
+    device: str = "cpu"
+    seed: int = 0
+    threads: int = 1
+    max_epochs: int | None = None       #: epoch budget; None = the model's own default
+    patience: int = 5                   #: epochs without improvement before stopping
+    progress: Callable[[EpochReport], None] | None = None
+    validator: Validator | None = None
+
+
+class Model:
+    """Optional base class: stores hyperparameters, introspects them, clones."""
+
+    recplug_api: int = RECPLUG_API
+    tags: Tags = Tags()
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values()
+                if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters as given to ``__init__`` (read from same-named attributes)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> "Model":
+        unknown = set(params) - set(self._param_names())
+        if unknown:
+            from recplug.errors import ConfigError
+            raise ConfigError(f"{type(self).__name__} has no hyperparameter(s) {sorted(unknown)}; "
+                              f"known: {self._param_names()}")
+        for k, v in params.items():
+            setattr(self, k, v)
+        return self
+
+    def clone(self) -> "Model":
+        """A new unfitted model with the same hyperparameters."""
+        return type(self)(**self.get_params())
+
+    def fit(self, train: TrainData, options: FitOptions) -> "Model":  # pragma: no cover
+        raise NotImplementedError
+
+    def score(self, batch: ScoreBatch) -> Any:  # pragma: no cover
+        raise NotImplementedError

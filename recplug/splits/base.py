@@ -1,0 +1,46 @@
+"""What every split returns (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from recplug.data.interactions import Interactions
+from recplug.data.targets import Targets
+
+
+@dataclass(frozen=True)
+class Split:
+    """A split of one dataset.
+
+    ``train`` is what models fit on; ``validation`` holds the validation-window
+    interactions (they join the history at test time). ``valid_targets`` are masked
+    against ``train``; ``test_targets`` against ``train + validation`` (:meth:`test_history`).
+    ``summary`` records what was dropped and why (counts), and reaches the report.
+    """
+
+    name: str
+    params: dict[str, Any]
+    train: Interactions
+    validation: Interactions
+    valid_targets: Targets
+    test_targets: Targets
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def history(self, which: str) -> Interactions:
+        """History masked at evaluation: ``"valid"`` -> train, ``"test"`` -> train + validation."""
+        if which == "valid":
+            return self.train
+        if which == "test":
+            return self.test_history()
+        raise ValueError(f"which must be 'valid' or 'test', got {which!r}")
+
+    def test_history(self) -> Interactions:
+        return self.train.concat(self.validation, name=f"{self.train.name}+validation")
+
+    def targets(self, which: str) -> Targets:
+        if which == "valid":
+            return self.valid_targets
+        if which == "test":
+            return self.test_targets
+        raise ValueError(f"which must be 'valid' or 'test', got {which!r}")
