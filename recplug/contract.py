@@ -135,6 +135,13 @@ class FitOptions:
     validator: Validator | None = None
 
 
+def param_names(cls: type) -> list[str]:
+    """Hyperparameter names of a model class: the named parameters of its ``__init__``."""
+    sig = inspect.signature(cls.__init__)
+    return [p.name for p in sig.parameters.values()
+            if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
 class Model:
     """Optional base class: stores hyperparameters, introspects them, clones."""
 
@@ -143,9 +150,7 @@ class Model:
 
     @classmethod
     def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values()
-                if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        return param_names(cls)
 
     def get_params(self) -> dict[str, Any]:
         """Hyperparameters as given to ``__init__`` (read from same-named attributes)."""

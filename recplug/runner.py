@@ -17,7 +17,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from recplug.contract import EpochReport, FitOptions, TrainData
+from recplug.contract import EpochReport, FitOptions, TrainData, param_names
 from recplug.errors import ConfigError
 from recplug.evaluation import EvalConfig, SplitValidator, evaluate
 from recplug.params import check_unscoped_used, params_for
@@ -130,8 +130,8 @@ def run_eval(request: EvalRequest, reporter: Reporter | None = None) -> list[Run
     for name in request.models:
         cls, info = load_model_class(name)
         classes[name] = (cls, info)
-    param_names = {name: param_names_of(cls) for name, (cls, _) in classes.items()}
-    check_unscoped_used(request.overrides, param_names)
+    names_by_model = {name: param_names(cls) for name, (cls, _) in classes.items()}
+    check_unscoped_used(request.overrides, names_by_model)
 
     reporter.stage(f"loading dataset {request.dataset}")
     dataset = load_dataset(request.dataset)
@@ -155,7 +155,7 @@ def run_eval(request: EvalRequest, reporter: Reporter | None = None) -> list[Run
 
 def _one_run(store, RunSpec, request: EvalRequest, name: str, cls, info, seed: int, split,
              dataset_name: str, fingerprint: str, reporter: Reporter) -> RunOutcome:
-    params = params_for(name, param_names_of(cls), request.overrides)
+    params = params_for(name, param_names(cls), request.overrides)
     model = cls(**params)
     config = EvalConfig(**{**request.eval_config.__dict__, "seed": seed})
     spec = RunSpec(model=name, plugin_dist=info.dist, plugin_version=info.version,
@@ -197,14 +197,6 @@ def _one_run(store, RunSpec, request: EvalRequest, name: str, cls, info, seed: i
         message = f"{type(exc).__name__}: {exc}"
         store.fail_run(run_id, message)
         return RunOutcome(name, seed, "failed", run_id, error=message)
-
-
-def param_names_of(cls) -> list[str]:
-    import inspect
-
-    sig = inspect.signature(cls.__init__)
-    return [p.name for p in sig.parameters.values()
-            if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 def _jsonable(value: Any) -> Any:
