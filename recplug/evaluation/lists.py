@@ -28,7 +28,7 @@ class ListStats:
         self.ks = ks
         self.popularity = np.asarray(popularity, dtype=np.float64)
         self.counts = {k: np.zeros(len(popularity), dtype=np.int64) for k in ks}
-        self.arp_sum = {k: 0.0 for k in ks}
+        self.arp_parts: dict[int, list[np.ndarray]] = {k: [] for k in ks}  # per-user ARP, batch by batch
         self.n_users = 0
 
     def add(self, ids: np.ndarray) -> None:
@@ -40,13 +40,15 @@ class ListStats:
             self.counts[k] += np.bincount(top[valid], minlength=len(self.popularity))
             pops = np.where(valid, self.popularity[np.maximum(top, 0)], 0.0)
             lengths = valid.sum(1)
-            self.arp_sum[k] += float(np.sum(pops.sum(1)[lengths > 0] / lengths[lengths > 0]))
+            self.arp_parts[k].append(pops.sum(1)[lengths > 0] / lengths[lengths > 0])
 
     def summary(self) -> dict[str, float]:
         out: dict[str, float] = {}
         n_items = len(self.popularity)
         for k in self.ks:
             out[f"Coverage@{k}"] = float(np.count_nonzero(self.counts[k]) / n_items) if n_items else 0.0
-            out[f"ARP@{k}"] = self.arp_sum[k] / self.n_users if self.n_users else float("nan")
+            # one mean over the concatenated per-user values: independent of the batching
+            per_user = np.concatenate(self.arp_parts[k]) if self.arp_parts[k] else np.zeros(0)
+            out[f"ARP@{k}"] = float(per_user.sum() / self.n_users) if self.n_users else float("nan")
             out[f"Gini@{k}"] = gini(self.counts[k])
         return out
