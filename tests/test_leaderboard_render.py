@@ -173,6 +173,9 @@ def test_sampled_protocol_is_flagged_everywhere():
     lb = Leaderboard.from_runs(make_runs("sampled:100:uniform"), metrics=["NDCG@10"])
     for fmt in ("table", "markdown", "latex", "html"):
         assert re.search("sampled", render(lb, fmt), re.I), fmt
+    table = render(lb, "table")
+    assert "Leaderboard — SAMPLED protocol" in table
+    assert table.count("sampled:100:uniform") == 2  # caption and legend, never an emoji
     assert json.loads(render(lb, "json"))["protocol"] == "sampled:100:uniform"
 
 

@@ -504,3 +504,14 @@ def test_two_processes_create_and_migrate_one_new_store(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], errors
     with ResultStore(path) as s:
         assert len(s.runs()) == 10 and s.schema_version == LATEST
+
+
+def test_run_env_records_versions_and_round_trips(store):
+    from recplug.store import run_env
+
+    env = run_env("cpu", threads=3)
+    assert env["threads"] == 3 and env["device"] == "cpu" and env["python"].count(".") == 2
+    assert {"recplug", "torch", "numpy", "host", "platform", "device_name"} <= set(env)
+    run_id = store.start_run(make_spec(), env)
+    assert store.run(run_id).env == env
+    assert isinstance(run_env()["threads"], int)

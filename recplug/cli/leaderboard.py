@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from recplug.errors import ConfigError, LeaderboardError, StoreError
 
@@ -45,7 +46,7 @@ def leaderboard(
     metrics: str = typer.Option("NDCG@10,Recall@10,HR@10,MRR@10", "--metrics", "-m",
                                 help="Comma-separated columns, or 'all'. The first one sorts the rows."),
     protocol: str = typer.Option("full", "--protocol",
-                                 help="'full' or the sampled protocol, e.g. sampled:100:uniform. "
+                                 help="'full', or a sampled protocol written sampled:<N>:<sampler>. "
                                       "Sampled and full runs are never mixed."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level (Holm-adjusted)."),
     test: str = typer.Option("t", "--test", help="Paired test vs the best: t, wilcoxon or both."),
@@ -85,16 +86,15 @@ def leaderboard(
             raise _no_runs(store, path, filters)
         lb = Leaderboard.from_runs(runs, metrics=names, alpha=alpha, test=test,
                                    bootstrap=bootstrap, seed=seed)
-    err = Console(stderr=True)
+    err = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
     for note in lb.notes:
-        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+        err.print(Text.assemble(("note: ", "yellow"), note))
     if out is not None:
         try:
             out.write_text(render(lb, format), encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot write --out {out}: {exc.strerror or exc}") from None
-        err.print(f"wrote {format} leaderboard of {len(lb.rows)} configurations to {out}",
-                  highlight=False, soft_wrap=True)
+        err.print(Text(f"wrote {format} leaderboard of {len(lb.rows)} configurations to {out}"))
     elif format == "table":
         console = Console()
         print_table(lb, console if console.is_terminal else Console(width=200))

@@ -15,7 +15,8 @@ from recplug.leaderboard.model import Leaderboard
 def build_table(lb: Leaderboard) -> Group:
     """A rich renderable: the table, its legend and notes."""
     title = "Leaderboard" + (" — SAMPLED protocol" if lb.sampled else "")
-    table = Table(title=title, caption=lb.caption(), caption_justify="left")
+    table = Table(title=Text(title, style="bold"), caption=Text(lb.caption(), style="dim"),
+                  caption_justify="left")
     table.add_column("Model", style="bold")
     for metric in lb.metrics:
         table.add_column(metric, justify="right")
