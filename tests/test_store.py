@@ -10,7 +10,6 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -515,3 +514,19 @@ def test_run_env_records_versions_and_round_trips(store):
     run_id = store.start_run(make_spec(), env)
     assert store.run(run_id).env == env
     assert isinstance(run_env()["threads"], int)
+
+
+def test_damaged_pages_are_a_clear_error(tmp_path):
+    path = tmp_path / "r.sqlite"
+    with ResultStore(path) as s:
+        for seed in range(30):
+            finish(s, s.start_run(make_spec(seed=seed), ENV), np.arange(2000), np.linspace(0, 1, 2000))
+    with open(path, "r+b") as fh:  # overwrite pages 3-8 (of ~160)
+        fh.seek(4096 * 2)
+        fh.write(b"\xa5" * 4096 * 6)
+    with pytest.raises(StoreError) as info:
+        with ResultStore(path) as s:
+            for run in s.runs():
+                run.per_user()
+    assert str(path) in str(info.value) and "malformed" in str(info.value)
+    assert "--db" in str(info.value)
