@@ -7,10 +7,8 @@ runs already done with the same configuration are skipped unless ``rerun`` is se
 
 from __future__ import annotations
 
-import platform
 import random
 import resource
-import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
@@ -95,16 +93,6 @@ def resolve_device(requested: str, supports_cuda: bool) -> str:
     return "cpu"
 
 
-def environment(device: str, threads: int) -> dict[str, Any]:
-    import torch
-
-    import recplug
-
-    return {"recplug": recplug.__version__, "torch": torch.__version__, "numpy": np.__version__,
-            "python": platform.python_version(), "device": device, "threads": threads,
-            "host": socket.gethostname(), "platform": platform.platform()}
-
-
 def seed_everything(seed: int) -> None:
     import torch
 
@@ -155,6 +143,8 @@ def run_eval(request: EvalRequest, reporter: Reporter | None = None) -> list[Run
 
 def _one_run(store, RunSpec, request: EvalRequest, name: str, cls, info, seed: int, split,
              dataset_name: str, fingerprint: str, reporter: Reporter) -> RunOutcome:
+    from recplug.store import run_env
+
     params = params_for(name, param_names(cls), request.overrides)
     model = cls(**params)
     config = EvalConfig(**{**request.eval_config.__dict__, "seed": seed})
@@ -168,7 +158,7 @@ def _one_run(store, RunSpec, request: EvalRequest, name: str, cls, info, seed: i
             return RunOutcome(name, seed, "skipped", done.id, dict(done.metrics),
                               fit_seconds=done.fit_seconds, eval_seconds=done.eval_seconds)
     device = resolve_device(request.device, bool(getattr(cls.tags, "supports_cuda", False)))
-    run_id = store.start_run(spec, environment(device, request.threads))
+    run_id = store.start_run(spec, run_env(device, request.threads or None))
     try:
         seed_everything(seed)
         validator = SplitValidator(split, request.validation_metric, config, device=device)
