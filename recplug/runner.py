@@ -19,6 +19,7 @@ from recplug.contract import EpochReport, FitOptions, TrainData, param_names
 from recplug.errors import ConfigError
 from recplug.evaluation import EvalConfig, SplitValidator, evaluate
 from recplug.params import check_unscoped_used, params_for
+from recplug.store import ResultStore, RunSpec, run_env
 
 
 @dataclass
@@ -111,7 +112,6 @@ def run_eval(request: EvalRequest, reporter: Reporter | None = None) -> list[Run
     from recplug.data import load_dataset
     from recplug.discovery import load_model_class
     from recplug.splits import make_split
-    from recplug.store import ResultStore, RunSpec
 
     reporter = reporter or SilentReporter()
     classes = {}
@@ -134,17 +134,15 @@ def run_eval(request: EvalRequest, reporter: Reporter | None = None) -> list[Run
                 splits[seed] = make_split(dataset, request.split, seed=seed, **request.split_params)
             split = splits[seed]
             for name, (cls, info) in classes.items():
-                outcome = _one_run(store, RunSpec, request, name, cls, info, seed, split,
+                outcome = _one_run(store, request, name, cls, info, seed, split,
                                    dataset.name, fingerprint, reporter)
                 outcomes.append(outcome)
                 reporter.outcome(outcome)
     return outcomes
 
 
-def _one_run(store, RunSpec, request: EvalRequest, name: str, cls, info, seed: int, split,
+def _one_run(store: ResultStore, request: EvalRequest, name: str, cls, info, seed: int, split,
              dataset_name: str, fingerprint: str, reporter: Reporter) -> RunOutcome:
-    from recplug.store import run_env
-
     params = params_for(name, param_names(cls), request.overrides)
     model = cls(**params)
     config = EvalConfig(**{**request.eval_config.__dict__, "seed": seed})
