@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -125,7 +126,8 @@ def download(url: str, dest: Path, *, sha256: str | None = None, md5: str | None
                             advance(len(chunk))
                     if total is not None and out.tell() != total:
                         raise NetworkError(f"connection closed after {out.tell()} of {total} bytes")
-            except (urllib.error.URLError, socket.timeout, ConnectionError, ValueError) as exc:
+            except (urllib.error.URLError, http.client.HTTPException, socket.timeout, ConnectionError,
+                    ValueError) as exc:
                 reason = getattr(exc, "reason", None) or exc
                 raise NetworkError(str(reason)) from None
         actual = digest.hexdigest()

@@ -486,6 +486,10 @@ def _canonical_ints(tokens: np.ndarray) -> np.ndarray:
 
 
 def _numbers(column: pd.Series, path: Path, what: str, first_line: int | None) -> np.ndarray:
+    missing = column.isna().to_numpy()
+    if missing.any():
+        raise DataError(f"{_where(path, first_line, _first_bad(missing))}: missing {what}; "
+                        "every line needs all its fields")
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(values)
     if bad.any():
@@ -497,23 +501,28 @@ def _numbers(column: pd.Series, path: Path, what: str, first_line: int | None) -
 
 def _timestamps(column: pd.Series, path: Path, what: str, first_line: int | None, *,
                 dates: bool) -> np.ndarray:
-    if dates and column.dtype == object:
+    if dates and (column.dtype == object or pd.api.types.is_string_dtype(column.dtype)):
         numeric = pd.to_numeric(column, errors="coerce")
         if numeric.isna().any():
-            parsed = pd.to_datetime(column, errors="coerce", utc=True)
+            parsed = pd.to_datetime(column, errors="coerce", utc=True, format="mixed")
             bad = parsed.isna().to_numpy()
             if bad.any():
                 row = _first_bad(bad)
                 raise DataError(f"{_where(path, first_line, row)}: {what} {column.iloc[row]!r} is "
                                 "neither a number nor a date")
-            return (parsed.astype("int64").to_numpy() // 1_000_000_000).astype(np.int64)
-    if dates and np.issubdtype(column.dtype, np.datetime64):
-        parsed = pd.to_datetime(column, utc=True)
-        return (parsed.astype("int64").to_numpy() // 1_000_000_000).astype(np.int64)
+            return _epoch_seconds(parsed)
+    if dates and pd.api.types.is_datetime64_any_dtype(column.dtype):
+        return _epoch_seconds(pd.to_datetime(column, utc=True))
     values = _numbers(column, path, what, first_line)
     if (np.floor(values) == values).all() and np.abs(values).max() < 2.0**62:
         return values.astype(np.int64)
     return values
+
+
+def _epoch_seconds(parsed: pd.Series) -> np.ndarray:
+    """UTC datetimes (any resolution) -> int64 whole seconds since the epoch."""
+    delta = parsed - pd.Timestamp("1970-01-01", tz="UTC")
+    return (delta // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
 
 
 # ---- small helpers ------------------------------------------------------------------
