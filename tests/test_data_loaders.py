@@ -147,6 +147,10 @@ def test_parquet_roundtrip(tmp_path):
     ds = load_dataset(path, columns={"user": "uid", "item": "iid", "timestamp": "ts"})
     assert ds.report["format"] == "parquet"
     assert ds.interactions.item_vocab.ids.tolist() == ["y", "z", "x"]
+    frame["when"] = pd.to_datetime(["2021-01-02", "2021-01-01", "2021-01-03"])
+    frame.to_parquet(path)
+    ds = load_dataset(path, columns={"user": "uid", "item": "iid", "timestamp": "when"})
+    assert ds.interactions.timestamps.tolist() == [1609459200, 1609545600, 1609632000]
 
 
 def test_parquet_without_pyarrow_says_how_to_install(tmp_path, monkeypatch):

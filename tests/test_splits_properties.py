@@ -73,7 +73,8 @@ def shared(*parts: str) -> Path:
 
 
 def test_ml100k_loo_has_943_test_users():
-    ds = load_dataset(shared("ml-100k", "u.data"))
+    shared("ml-100k", "u.data")
+    ds = load_dataset("ml-100k", offline=True)  # found through RECPLUG_DATA_DIR
     split = make_split(ds, "loo")
     assert split.summary["test_users"] == 943 and split.summary["valid_users"] == 943
     assert len(split.train) == 100_000 - 2 * 943
@@ -89,7 +90,17 @@ def test_ml100k_temporal_runs():
 
 
 def test_gowalla_presplit():
-    ds = load_dataset(shared("gowalla", "train.txt").parent)
+    shared("gowalla", "test.txt")
+    ds = load_dataset("gowalla", offline=True)
     split = make_split(ds, "presplit")
     assert split.summary["train_test_overlap"] == 0
+    assert split.summary["test_users"] == ds.interactions.n_users == 29_858
+    assert ds.report["train_rows"] == 810_128
+
+
+def test_beauty_sequences_loo():
+    shared("beauty", "Beauty.txt")
+    ds = load_dataset("beauty", offline=True)
+    assert ds.interactions.timestamps is None
+    split = make_split(ds, "loo")
     assert split.summary["test_users"] == ds.interactions.n_users
