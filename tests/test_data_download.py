@@ -162,6 +162,14 @@ def test_files_placed_in_cache_by_hand_are_recorded(cache):
         fetch(spec, offline=True)
 
 
+def test_broken_cache_folder_is_reported(cache):
+    spec = DatasetSpec("broken", "d", (RemoteFile("http://127.0.0.1:9/x", "x"),), (("u.data",),), "l", "h")
+    (cache / "broken").mkdir(parents=True)
+    (cache / "broken" / "other.txt").write_text("x")
+    with pytest.raises(DataError, match="does not hold u.data; delete it"):
+        fetch(spec, progress=False)
+
+
 def test_plain_files_and_presplit_download(server, cache, monkeypatch):
     server.files["/d/train.txt"] = b"0 0 1 2\n1 1 2\n"
     server.files["/d/test.txt"] = b"0 3\n1 0\n"
