@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from recplug.data import filters, loaders, registry
+from recplug.data import filters, registry
 from recplug.data.interactions import Interactions
 from recplug.errors import DataError, DatasetNotFoundError
+
+if TYPE_CHECKING:
+    from recplug.data.loaders import Table
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,14 @@ def load_dataset(name_or_path: str | Path, *, format: str | None = None,
     ``min_rating`` keeps rows rated >= it (implicit positives); ``kcore`` then keeps the
     largest sub-table where every user and item has >= ``kcore`` rows.
     """
+    from recplug.data import loaders  # pandas is imported on first load, not on import
+
     path, name = _resolve(name_or_path, offline)
     table = loaders.read_table(path, format=format, columns=columns)
     return build_dataset(table, name=name, min_rating=min_rating, kcore=kcore)
 
 
-def build_dataset(table: loaders.Table, *, name: str, min_rating: float | None = None,
+def build_dataset(table: Table, *, name: str, min_rating: float | None = None,
                   kcore: int | None = None) -> Dataset:
     """Sort a :class:`~recplug.data.loaders.Table` chronologically, filter it, and wrap it."""
     report: dict[str, Any] = dict(table.report)
@@ -98,6 +103,8 @@ def build_dataset(table: loaders.Table, *, name: str, min_rating: float | None =
 
 def _resolve(name_or_path: str | Path, offline: bool) -> tuple[Path, str]:
     """``(path to read, dataset name)`` for a path or a registry name."""
+    from recplug.data import loaders
+
     path = Path(name_or_path).expanduser()
     if path.exists():
         return path, loaders.dataset_name(path)

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -117,7 +118,7 @@ def download(url: str, dest: Path, *, sha256: str | None = None, md5: str | None
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
                     total = int(response.headers.get("Content-Length") or 0) or None
-                    with _progress(dest.name, total, progress) as advance:
+                    with _Progress(dest.name, total, progress) as advance:
                         for chunk in iter(lambda: response.read(_CHUNK), b""):
                             out.write(chunk)
                             digest.update(chunk)
@@ -125,7 +126,8 @@ def download(url: str, dest: Path, *, sha256: str | None = None, md5: str | None
                             advance(len(chunk))
                     if total is not None and out.tell() != total:
                         raise NetworkError(f"connection closed after {out.tell()} of {total} bytes")
-            except (urllib.error.URLError, socket.timeout, ConnectionError, ValueError) as exc:
+            except (urllib.error.URLError, http.client.HTTPException, socket.timeout, ConnectionError,
+                    ValueError) as exc:
                 reason = getattr(exc, "reason", None) or exc
                 raise NetworkError(str(reason)) from None
         actual = digest.hexdigest()
@@ -141,7 +143,7 @@ def download(url: str, dest: Path, *, sha256: str | None = None, md5: str | None
         tmp.unlink(missing_ok=True)
 
 
-class _progress:
+class _Progress:
     """A rich progress bar on stderr (``enabled=False``: a no-op)."""
 
     def __init__(self, label: str, total: int | None, enabled: bool):
@@ -218,6 +220,9 @@ def fetch(spec: DatasetSpec, *, root: Path | None = None, offline: bool = False,
     if folder.is_dir() and spec.load_path(folder) is not None:
         verify_cached(spec, folder, root)
         return folder
+    if folder.exists():
+        raise DataError(f"{folder} exists but does not hold {' + '.join(spec.expected_files)}; "
+                        "delete it so the dataset can be downloaded again")
     if offline or os.environ.get("RECPLUG_OFFLINE", "") not in ("", "0"):
         raise DatasetNotFoundError(f"dataset {spec.name!r} is not available locally and recplug "
                                    f"is offline; {placement_hint(spec)}")

@@ -7,7 +7,6 @@ per-row arrays can follow it; :func:`compact` then drops the ids no row uses.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from recplug.data.interactions import Interactions, Vocabulary
 from recplug.errors import DataError
@@ -47,6 +46,8 @@ def kcore_mask(data: Interactions, k: int, keep: np.ndarray | None = None) -> tu
 
 def compact(data: Interactions) -> Interactions:
     """The same rows with vocabularies holding only the ids that occur (first-seen order)."""
+    import pandas as pd
+
     user_codes, user_used = pd.factorize(data.users, sort=False)
     item_codes, item_used = pd.factorize(data.items, sort=False)
     if len(user_used) == data.n_users and len(item_used) == data.n_items \

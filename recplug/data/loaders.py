@@ -31,7 +31,6 @@ Timestamps that are all integral become int64, other numbers float64; date strin
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -452,7 +451,8 @@ def _ids(column: pd.Series, path: Path, what: str, first_line: int | None, *,
         if integral.all():
             return values.astype(np.int64)
         bad = _first_bad(~integral)
-        raise DataError(f"{_where(path, first_line, bad)}: {what} {values[bad]!r} is not an integer")
+        raise DataError(f"{_where(path, first_line, bad)}: {what} {values[bad]!r} is not an integer; "
+                        "ids must be integers or strings -- fix or remove that line")
     if integers:
         numeric = pd.to_numeric(column, errors="coerce").to_numpy()
         bad = _first_bad(np.isnan(numeric)) if np.isnan(numeric).any() else 0
@@ -464,11 +464,9 @@ def _ids(column: pd.Series, path: Path, what: str, first_line: int | None, *,
 def _token_ids(column: pd.Series, path: Path, what: str, first_line: int) -> np.ndarray:
     missing = column.isna().to_numpy()
     if missing.any():
-        raise DataError(f"{_where(path, first_line, _first_bad(missing))}: missing {what} token")
+        raise DataError(f"{_where(path, first_line, _first_bad(missing))}: missing {what} token; "
+                        "every line needs one value per header field")
     return _canonical_ints(column.to_numpy(dtype=object))
-
-
-_CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]*)")
 
 
 def _canonical_ints(tokens: np.ndarray) -> np.ndarray:
@@ -486,34 +484,47 @@ def _canonical_ints(tokens: np.ndarray) -> np.ndarray:
 
 
 def _numbers(column: pd.Series, path: Path, what: str, first_line: int | None) -> np.ndarray:
+    missing = column.isna().to_numpy()
+    if missing.any():
+        raise DataError(f"{_where(path, first_line, _first_bad(missing))}: missing {what}; "
+                        "every line needs all its fields")
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(values)
     if bad.any():
         row = _first_bad(bad)
         raise DataError(f"{_where(path, first_line, row)}: {what} {column.iloc[row]!r} is not a "
-                        "finite number")
+                        "finite number -- fix or remove that line")
     return values
 
 
 def _timestamps(column: pd.Series, path: Path, what: str, first_line: int | None, *,
                 dates: bool) -> np.ndarray:
-    if dates and column.dtype == object:
+    missing = column.isna().to_numpy()
+    if missing.any():
+        raise DataError(f"{_where(path, first_line, _first_bad(missing))}: missing {what}; "
+                        "every line needs all its fields")
+    if dates and (column.dtype == object or pd.api.types.is_string_dtype(column.dtype)):
         numeric = pd.to_numeric(column, errors="coerce")
         if numeric.isna().any():
-            parsed = pd.to_datetime(column, errors="coerce", utc=True)
+            parsed = pd.to_datetime(column, errors="coerce", utc=True, format="mixed")
             bad = parsed.isna().to_numpy()
             if bad.any():
                 row = _first_bad(bad)
                 raise DataError(f"{_where(path, first_line, row)}: {what} {column.iloc[row]!r} is "
-                                "neither a number nor a date")
-            return (parsed.astype("int64").to_numpy() // 1_000_000_000).astype(np.int64)
-    if dates and np.issubdtype(column.dtype, np.datetime64):
-        parsed = pd.to_datetime(column, utc=True)
-        return (parsed.astype("int64").to_numpy() // 1_000_000_000).astype(np.int64)
+                                "neither a number nor a date -- fix or remove that line")
+            return _epoch_seconds(parsed)
+    if dates and pd.api.types.is_datetime64_any_dtype(column.dtype):
+        return _epoch_seconds(pd.to_datetime(column, utc=True))
     values = _numbers(column, path, what, first_line)
     if (np.floor(values) == values).all() and np.abs(values).max() < 2.0**62:
         return values.astype(np.int64)
     return values
+
+
+def _epoch_seconds(parsed: pd.Series) -> np.ndarray:
+    """UTC datetimes (any resolution) -> int64 whole seconds since the epoch."""
+    delta = parsed - pd.Timestamp("1970-01-01", tz="UTC")
+    return (delta // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
 
 
 # ---- small helpers ------------------------------------------------------------------

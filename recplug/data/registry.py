@@ -173,6 +173,20 @@ def locate_in_data_dirs(spec: DatasetSpec) -> Path | None:
     return None
 
 
+def find_local(spec: DatasetSpec) -> tuple[str, Path] | None:
+    """Where a local copy is, without downloading or hashing: ``("data dir", path)``,
+    ``("cache", path)`` or ``None``."""
+    found = locate_in_data_dirs(spec)
+    if found is not None:
+        return "data dir", found
+    folder = cache_dir() / spec.name
+    if folder.is_dir():
+        found = spec.load_path(folder)
+        if found is not None:
+            return "cache", found
+    return None
+
+
 def placement_hint(spec: DatasetSpec) -> str:
     """Where a user can put the files by hand (for error messages)."""
     files = " + ".join(spec.expected_files)
