@@ -139,8 +139,9 @@ class ScoreBatch:
 
     def history_csr(self) -> sp.csr_matrix:
         """Binary ``[B, n_items]`` CSR of the histories (duplicates collapsed)."""
-        m = sp.csr_matrix((np.ones(len(self._items), dtype=np.float32), self._items, self._indptr),
-                          shape=(len(self.users), self.n_items))
+        # copies: sum_duplicates sorts in place and must not reorder the batch's history
+        m = sp.csr_matrix((np.ones(len(self._items), dtype=np.float32), self._items.copy(),
+                           self._indptr.copy()), shape=(len(self.users), self.n_items))
         m.sum_duplicates()
         m.data[:] = 1.0
         return m

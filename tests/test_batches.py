@@ -37,3 +37,10 @@ def test_constructor_matches_from_sequences():
     assert eager.recent(3).tolist() == lazy.recent(3).tolist()
     with pytest.raises(ValueError, match="one row per user"):
         ScoreBatch(np.array([0]), np.zeros((2, 3)), np.zeros(2), 10)
+
+
+def test_history_csr_leaves_the_history_order_alone():
+    b = make_batch(np.array([0]), np.array([0, 4], dtype=np.int64), np.array([3, 1, 3, 2], dtype=np.int32), 5, "cpu")
+    b.history_csr()
+    assert b.history_items()[1].tolist() == [3, 1, 3, 2]
+    assert b.recent(4).tolist() == [[3, 1, 3, 2]]
