@@ -42,7 +42,7 @@ def test_make_batch_layout_is_oldest_first_pad_at_the_end():
     assert batch.histories.tolist() == [[3, 1, 2], [5, PAD, PAD]]
     assert batch.lengths.tolist() == [3, 1] and batch.users.tolist() == [4, 7]
     empty = make_batch([1, 2], [[], []], n_items=10)
-    assert empty.histories.shape == (2, 1) and (empty.histories == PAD).all()
+    assert empty.histories.shape == (2, 0) and empty.lengths.tolist() == [0, 0]
     with pytest.raises(ConfigError, match="2 users but 1 histories"):
         make_batch([1, 2], [[]], n_items=10)
 

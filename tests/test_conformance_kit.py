@@ -189,6 +189,15 @@ class BatchDependent(CoPop):
         return scores - scores.mean(axis=0, keepdims=True)
 
 
+class ReversesHistories(CoPop):
+    """Reverses the batch's histories in place (the history set, hence the scores, stay the same)."""
+
+    def score(self, batch):
+        for row, n in zip(batch.histories, batch.lengths):
+            row[:n] = row[:n][::-1].copy()
+        return super().score(batch)
+
+
 class OrderBlind(CoPop):
     """Tagged sequential but reads the history as a set."""
 
@@ -286,6 +295,7 @@ BROKEN = {
     Float64: ("score_shape_dtype", "dtype float64; expected float32"),
     Nondeterministic: ("determinism", "two fits of Nondeterministic with FitOptions.seed=0 disagree"),
     BatchDependent: ("batch_independence", "user 0 scored alone (batch of 1, history padded to its own length) differs"),
+    ReversesHistories: ("batch_unchanged", "histories, recent changed; score() must not modify its batch"),
     OrderBlind: ("sequential_inputs", "reversing the history leaves the scores"),
     WorkingInit: ("init_stores_only", "stores a numpy array of shape (1000, 8) in '_table'"),
     NoGetParams: ("init_stores_only", "has no get_params()"),

@@ -339,14 +339,13 @@ def check_determinism(ctx: CheckContext) -> None:
         second = ctx.fit_new()
     finally:
         rng.restore()
-    batch = ctx.batch()
     exact = _exact(ctx.device)
-    a, b = _score(first, batch), _score(second, batch)
+    a, b = _score(first, ctx.batch()), _score(second, ctx.batch())
     diff = _differences(a, b, exact)
     expect(diff is None, f"two fits of {ctx.name} with FitOptions.seed={ctx.seed} disagree: {diff}; "
                          "draw all randomness from a generator seeded with options.seed")
-    diff = _differences(a, _score(first, batch), exact)
-    expect(diff is None, f"scoring the same batch twice with one fitted {ctx.name} disagrees: {diff}")
+    diff = _differences(a, _score(first, ctx.batch()), exact)
+    expect(diff is None, f"scoring the same users twice with one fitted {ctx.name} disagrees: {diff}")
 
 
 def check_batch_independence(ctx: CheckContext) -> None:
@@ -365,7 +364,8 @@ def check_batch_independence(ctx: CheckContext) -> None:
 
 
 def check_empty_history(ctx: CheckContext) -> None:
-    """Users with a zero-length history (all PAD) get finite scores, alone or mixed with others."""
+    """Users with a zero-length history get finite scores: in a batch where every history is
+    empty (``histories`` is ``[B, 0]``) and mixed with a non-empty one (rows all PAD)."""
     model, users = ctx.fitted, ctx.history_users()
     cold_user = ctx.data.n_users - 1
     empty = make_batch([users[0], cold_user], [[], []], ctx.data.n_items, ctx.device)
@@ -374,6 +374,30 @@ def check_empty_history(ctx: CheckContext) -> None:
                        ctx.data.n_items, ctx.device)
     _finite_report(_score(model, mixed)[:2], "empty histories batched with a non-empty one", ctx,
                    mixed.users[:2])
+
+
+def _views(batch: ScoreBatch) -> dict[str, np.ndarray]:
+    """What a model may read from a batch, as plain arrays."""
+    width = batch.histories.shape[1]
+    return {"users": np.array(batch.users), "lengths": np.array(batch.lengths),
+            "histories": np.array(batch.histories),
+            "recent": batch.recent(max(width, 1), pad=-1),
+            "history_csr": batch.history_csr().toarray()}
+
+
+def check_batch_unchanged(ctx: CheckContext) -> None:
+    """``score`` leaves its batch as it found it: users, lengths, histories and the views
+    (``recent``, ``history_csr``) read the same afterwards. Histories here repeat items."""
+    model, data = ctx.fitted, ctx.data
+    users = ctx.history_users()
+    seqs = [np.concatenate([data.sequence(u), data.sequence(u)[:1]]) for u in users]  # a repeat each
+    expected = _views(make_batch(users, seqs, data.n_items, ctx.device))
+    batch = make_batch(users, seqs, data.n_items, ctx.device)
+    model.score(batch)
+    changed = [name for name, value in _views(batch).items() if not np.array_equal(value, expected[name])]
+    expect(not changed, f"the batch reads differently after {ctx.name}.score(): {', '.join(changed)} "
+                        "changed; score() must not modify its batch (if the model only calls "
+                        "ScoreBatch methods, the fault is in recplug's ScoreBatch)")
 
 
 def _distinct_history_users(ctx: CheckContext, min_len: int = 3, limit: int = 6) -> list[int]:
@@ -429,8 +453,8 @@ def check_save_load(ctx: CheckContext) -> None:
     """
     if not (callable(getattr(ctx.cls, "save", None)) and callable(getattr(ctx.cls, "load", None))):
         raise NotApplicable(f"{ctx.name} defines no save()/load()")
-    model, batch = ctx.fitted, ctx.batch()
-    before = _score(model, batch)
+    model = ctx.fitted
+    before = _score(model, ctx.batch())
     with tempfile.TemporaryDirectory(prefix="recplug-kit-") as tmp:
         path = Path(tmp) / "model"
         model.save(path)
@@ -441,7 +465,7 @@ def check_save_load(ctx: CheckContext) -> None:
             restored = restored.load(path) or restored
         expect(isinstance(restored, ctx.cls),
                f"{ctx.name}.load() returned {type(restored).__name__}, expected a {ctx.name}")
-        after = _score(restored, batch)
+        after = _score(restored, ctx.batch())
     diff = _differences(before, after, _exact(ctx.device))
     expect(diff is None, f"{ctx.name}: scores change after save() and load(): {diff}")
 
@@ -454,9 +478,10 @@ def check_rating_predict(ctx: CheckContext) -> None:
     expect(callable(getattr(model, "predict", None)),
            f'{ctx.name} declares tags.task="rating" but has no predict(users, items)')
     rng = np.random.default_rng(0)
-    seen = rng.choice(len(data), size=20, replace=False)
-    users = np.concatenate([data.interactions.users[seen], rng.integers(0, data.n_users, 20)]).astype(np.int32)
-    items = np.concatenate([data.interactions.items[seen], rng.integers(0, data.n_items, 20)]).astype(np.int32)
+    seen = rng.choice(len(data), size=20, replace=False)  # 20 training pairs, 20 random pairs
+    users = np.concatenate([data.interactions.users[seen], rng.integers(0, data.n_users, 20)])
+    items = np.concatenate([data.interactions.items[seen], rng.integers(0, data.n_items, 20)])
+    users, items = users.astype(np.int32), items.astype(np.int32)
     for u, i in ((users, items), (users[:1], items[:1])):
         raw = model.predict(u, i)
         pred = to_numpy(raw)
@@ -474,7 +499,7 @@ def check_epoch_budget(ctx: CheckContext) -> None:
     reports: list[Any] = []
     calls: list[Any] = []
     problems: list[str] = []
-    batch = ctx.batch(ctx.history_users()[:4])
+    users = ctx.history_users()[:4]
 
     class _Validator:
         metric = "kit_calls"
@@ -486,7 +511,7 @@ def check_epoch_budget(ctx: CheckContext) -> None:
                                 "pass the model itself")
             else:
                 try:
-                    _score(model, batch)
+                    _score(model, ctx.batch(users))
                 except Exception as exc:
                     problems.append(f"{ctx.name}.score() fails inside the validator (mid-fit): "
                                     f"{type(exc).__name__}: {exc}")
@@ -511,6 +536,7 @@ CHECKS: dict[str, Callable[[CheckContext], None]] = {
     "no_nan": check_no_nan,
     "determinism": check_determinism,
     "batch_independence": check_batch_independence,
+    "batch_unchanged": check_batch_unchanged,
     "empty_history": check_empty_history,
     "sequential_inputs": check_sequential_inputs,
     "unseen_users": check_unseen_users,

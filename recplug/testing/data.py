@@ -68,12 +68,13 @@ def make_batch(users: Sequence[int], histories: Sequence[Sequence[int]], n_items
     """A :class:`~recplug.contract.ScoreBatch` exactly as the contract lays it out.
 
     Each history is given oldest first; rows are padded at the end with ``PAD`` (-1) to the
-    longest history (at least one column, so an all-empty batch is ``[B, 1]`` of PAD).
+    longest history, as the evaluator's batches are: a batch whose histories are all empty
+    is ``[B, 0]``.
     """
     if len(users) != len(histories):
         raise ConfigError(f"make_batch got {len(users)} users but {len(histories)} histories")
     lengths = np.array([len(h) for h in histories], dtype=np.int32)
-    width = max(1, int(lengths.max(initial=0)))
+    width = int(lengths.max(initial=0))
     padded = np.full((len(users), width), PAD, dtype=np.int32)
     for row, history in enumerate(histories):
         padded[row, :len(history)] = np.asarray(history, dtype=np.int32)

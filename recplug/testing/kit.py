@@ -158,7 +158,7 @@ def parametrize_models(*specs: Any, device: str = "cpu") -> Any:
             bound = ModelCheck(cls, hyper, name, device)
             marks = [skip_cuda] if skip_cuda else []
             if name in expected:
-                marks.append(pytest.mark.xfail(strict=True, raises=AssertionError,
-                                               reason=f"{cls.__name__} declares {name} as an expected failure"))
+                reason = f"{cls.__name__} declares {name} as an expected failure"
+                marks.append(pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason))
             params.append(pytest.param(bound, id=bound.id, marks=marks))
     return pytest.mark.parametrize("model_check", params)
