@@ -284,6 +284,14 @@ class FitReturnsStats(CoPop):
         return {"epochs": 1}
 
 
+class ScalesTrain(CoPop):
+    """Weights the shared training matrix in place."""
+
+    def fit(self, train, options):
+        train.csr.data *= 2.0
+        return super().fit(train, options)
+
+
 class BadPredict(Bias):
     def predict(self, users, items):
         return super().predict(users, items)[:, None]
@@ -306,6 +314,7 @@ BROKEN = {
     LossySave: ("save_load", "scores change after save() and load()"),
     OverBudget: ("epoch_budget", "reported 5 epochs with FitOptions(max_epochs=2)"),
     FitReturnsStats: ("fit_returns_self_or_none", "fit() returned dict"),
+    ScalesTrain: ("train_unchanged", "fit() modified its training data: csr.data; copy before changing"),
     BadPredict: ("rating_predict", "returned shape (40, 1) for 40 pairs"),
 }
 

@@ -32,6 +32,7 @@ from recplug.testing.checks import (
     check_save_load,
     check_score_shape_dtype,
     check_sequential_inputs,
+    check_train_unchanged,
     check_unseen_users,
     to_numpy,
 )
@@ -43,7 +44,8 @@ __all__ = [
     "check_api_version", "check_batch_independence", "check_batch_unchanged", "check_determinism",
     "check_empty_history", "check_epoch_budget", "check_fit_returns_self_or_none",
     "check_init_stores_only", "check_model", "check_no_nan", "check_rating_predict",
-    "check_save_load", "check_score_shape_dtype", "check_sequential_inputs", "check_unseen_users",
+    "check_save_load", "check_score_shape_dtype", "check_sequential_inputs", "check_train_unchanged",
+    "check_unseen_users",
     "make_batch", "parametrize_models", "run_check", "tiny_interactions", "tiny_train", "to_numpy",
     "train_batch",
 ]

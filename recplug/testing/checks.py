@@ -72,10 +72,10 @@ class CheckContext:
     def new_model(self) -> Any:
         return self.cls(**self.params)
 
-    def fit_new(self, options: FitOptions | None = None) -> Any:
-        """A freshly constructed model fitted on the tiny data."""
+    def fit_new(self, options: FitOptions | None = None, train: TrainData | None = None) -> Any:
+        """A freshly constructed model fitted on (a fresh copy of) the tiny data."""
         model = self.new_model()
-        model.fit(self.data, options or self.options())
+        model.fit(train if train is not None else tiny_train(), options or self.options())
         return model
 
     @functools.cached_property
@@ -280,6 +280,28 @@ def check_fit_returns_self_or_none(ctx: CheckContext) -> None:
     result = model.fit(ctx.data, ctx.options())
     expect(result is model or result is None,
            f"{ctx.name}.fit() returned {type(result).__name__}; return self (or None)")
+
+
+def _train_arrays(train: TrainData) -> dict[str, np.ndarray]:
+    csr = train.csr
+    arrays = {"csr.data": csr.data, "csr.indices": csr.indices, "csr.indptr": csr.indptr,
+              "seq_indptr": train.seq_indptr, "seq_items": train.seq_items,
+              "interactions.users": train.interactions.users, "interactions.items": train.interactions.items}
+    for name in ("timestamps", "ratings"):
+        if getattr(train, name) is not None:
+            arrays[name] = getattr(train, name)
+    return {name: np.array(value, copy=True) for name, value in arrays.items()}
+
+
+def check_train_unchanged(ctx: CheckContext) -> None:
+    """``fit`` leaves its training data as it found it (recplug shares them between models)."""
+    train = tiny_train()
+    before = _train_arrays(train)
+    ctx.fit_new(train=train)
+    after = _train_arrays(train)
+    changed = [name for name in before if not np.array_equal(before[name], after[name])]
+    expect(not changed, f"{ctx.name}.fit() modified its training data: {', '.join(changed)}; "
+                        "copy before changing (e.g. train.csr.copy())")
 
 
 def check_score_shape_dtype(ctx: CheckContext) -> None:
@@ -532,6 +554,7 @@ CHECKS: dict[str, Callable[[CheckContext], None]] = {
     "api_version": check_api_version,
     "init_stores_only": check_init_stores_only,
     "fit_returns_self_or_none": check_fit_returns_self_or_none,
+    "train_unchanged": check_train_unchanged,
     "score_shape_dtype": check_score_shape_dtype,
     "no_nan": check_no_nan,
     "determinism": check_determinism,
