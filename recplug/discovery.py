@@ -29,7 +29,7 @@ GROUP = "recplug.models"
 SUPPORTED_APIS: frozenset[int] = frozenset({RECPLUG_API})  #: model API versions this recplug runs
 
 OK, FAILED, INCOMPATIBLE, NOT_LOADED = "ok", "failed", "incompatible", "not loaded"
-_VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")  # no ':' (dist:name) nor '.' (--set name.key)
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,8 @@ def _find() -> list[PluginInfo]:
             continue
         error = None
         if not _VALID_NAME.match(ep.name):
-            error = (f"invalid model name {ep.name!r}: use letters, digits, '.', '_', '+' or '-' "
-                     "(no ':' or spaces) in the entry point name")
+            error = (f"invalid model name {ep.name!r}: an entry point name is letters, digits, '_' "
+                     "and '-' (no ':', '.' or spaces)")
         infos[qualified] = PluginInfo(
             name=ep.name, qualified_name=qualified, dist=dist_name, version=version,
             target=ep.value, status=FAILED if error else NOT_LOADED, error=error, tags=None)
