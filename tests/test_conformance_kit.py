@@ -303,7 +303,7 @@ BROKEN = {
     Float64: ("score_shape_dtype", "dtype float64; expected float32"),
     Nondeterministic: ("determinism", "two fits of Nondeterministic with FitOptions.seed=0 disagree"),
     BatchDependent: ("batch_independence", "user 0 scored alone (batch of 1, history padded to its own length) differs"),
-    ReversesHistories: ("batch_unchanged", "histories, recent changed; score() must not modify its batch"),
+    ReversesHistories: ("batch_unchanged", "after ReversesHistories.score(): histories"),
     OrderBlind: ("sequential_inputs", "reversing the history leaves the scores"),
     WorkingInit: ("init_stores_only", "stores a numpy array of shape (1000, 8) in '_table'"),
     NoGetParams: ("init_stores_only", "has no get_params()"),
