@@ -68,7 +68,7 @@ _entry_point_of: dict[str, importlib.metadata.EntryPoint] = {}
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
-    """The raw entry points of the group (metadata only; tests monkeypatch this seam)."""
+    """The raw entry points of the group: metadata only, nothing is imported."""
     return list(importlib.metadata.entry_points(group=GROUP))
 
 
