@@ -148,7 +148,7 @@ def _one_run(store: ResultStore, request: EvalRequest, name: str, cls, info, see
     config = EvalConfig(**{**request.eval_config.__dict__, "seed": seed})
     spec = RunSpec(model=name, plugin_dist=info.dist, plugin_version=info.version,
                    hyperparameters=_jsonable(model.get_params()), dataset=dataset_name,
-                   dataset_fingerprint=fingerprint, split=split.name, split_params=_jsonable(split.params),
+                   dataset_fingerprint=fingerprint, split=split.name, split_params=_split_params(split),
                    seed=seed, protocol=config.protocol, ties=config.ties, ks=tuple(config.ks))
     if not request.rerun:
         done = store.find_done(spec)
@@ -185,6 +185,12 @@ def _one_run(store: ResultStore, request: EvalRequest, name: str, cls, info, see
         message = f"{type(exc).__name__}: {exc}"
         store.fail_run(run_id, message)
         return RunOutcome(name, seed, "failed", run_id, error=message)
+
+
+def _split_params(split) -> dict[str, Any]:
+    """Split parameters without the seed: the run's seed (RunSpec.seed) is the split's seed,
+    so runs of one configuration over several seeds stay comparable."""
+    return {k: v for k, v in _jsonable(split.params).items() if k != "seed"}
 
 
 def _jsonable(value: Any) -> Any:

@@ -126,6 +126,14 @@ def _threads(threads: int):
     return limited_threads(threads or os.cpu_count() or 1)
 
 
+def _shown_metrics(config) -> list[str]:
+    """The leaderboard columns of an eval: each chosen metric at K=10 (or the nearest K)."""
+    from recplug.evaluation.config import metric_name
+
+    k = min(config.ks, key=lambda kk: (abs(kk - 10), kk))
+    return [metric_name(m, k) for m in ("ndcg", "recall", "hr", "mrr") if m in config.metrics]
+
+
 def _show_leaderboard(outcomes: list[RunOutcome], request: EvalRequest, out: Optional[Path]) -> None:
     from recplug.leaderboard import Leaderboard, print_table, render
     from recplug.store import ResultStore
@@ -135,7 +143,7 @@ def _show_leaderboard(outcomes: list[RunOutcome], request: EvalRequest, out: Opt
         return
     with ResultStore(request.db) as store:
         runs = [r for r in store.runs(status="done") if r.id in set(ids)]
-    board = Leaderboard.from_runs(runs)
+    board = Leaderboard.from_runs(runs, metrics=_shown_metrics(request.eval_config))
     print_table(board)
     if out is not None:
         fmt = {".md": "markdown", ".tex": "latex", ".html": "html", ".csv": "csv", ".json": "json"}.get(out.suffix.lower())

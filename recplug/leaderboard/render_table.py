@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 
 from rich.console import Console, Group
 from rich.table import Table
@@ -17,9 +18,9 @@ def build_table(lb: Leaderboard) -> Group:
     title = "Leaderboard" + (" — SAMPLED protocol" if lb.sampled else "")
     table = Table(title=Text(title, style="bold"), caption=Text(lb.caption(), style="dim"),
                   caption_justify="left")
-    table.add_column("Model", style="bold")
+    table.add_column("Model", style="bold", no_wrap=True)
     for metric in lb.metrics:
-        table.add_column(metric, justify="right")
+        table.add_column(metric, justify="right", no_wrap=True)
     table.add_column("Seeds", justify="right")
     table.add_column("Fit (s)", justify="right")
     table.add_column("Eval (s)", justify="right")
@@ -45,8 +46,14 @@ def build_table(lb: Leaderboard) -> Group:
 
 
 def print_table(lb: Leaderboard, console: Console | None = None) -> None:
-    """Print the table with colours (to stdout unless ``console`` says otherwise)."""
-    (console or Console()).print(build_table(lb))
+    """Print the table with colours (to stdout unless ``console`` says otherwise).
+
+    Output that is not a terminal (a pipe, a file) gets 200 columns instead of rich's 80,
+    so numbers are never cut.
+    """
+    if console is None:
+        console = Console() if sys.stdout.isatty() else Console(width=200)
+    console.print(build_table(lb))
 
 
 def render_table(lb: Leaderboard, width: int = 200) -> str:
