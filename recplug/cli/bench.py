@@ -55,10 +55,11 @@ def kernels_bench(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the rows as JSON."),
 ) -> None:
     """Masked top-K, fused scoring + top-K, metrics, negative sampling, CSR x dense."""
+    scales = _scales(scale)
     from recplug.bench import kernels_graph, kernels_rank
 
     rows: list[BenchRow] = []
-    for s in _scales(scale):
+    for s in scales:
         rows += kernels_rank.run(s, repeats)
         rows += kernels_graph.run(s, repeats)
     _report("recplug bench kernels", rows, json_out)
@@ -71,10 +72,11 @@ def eval_bench(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the rows as JSON."),
 ) -> None:
     """Full-ranking evaluation of a fixed 64-dim embedding model vs a torch-only pipeline."""
+    scales = _scales(scale)
     from recplug.bench import eval as eval_bench_module
 
     rows: list[BenchRow] = []
-    for s in _scales(scale):
+    for s in scales:
         rows += eval_bench_module.run(s, repeats)
     _report("recplug bench eval", rows, json_out)
 

@@ -37,7 +37,7 @@ class EvalResult:
     users: np.ndarray
     per_user: dict[str, np.ndarray]
     summary: dict[str, float]
-    boundary_tie_rate: float  #: share of users whose top-K boundary cuts a tie (at max K)
+    boundary_tie_rate: float | None  #: share of users whose top-K boundary cuts a tie (at max K); None when sampled
     seconds: float
     info: dict[str, Any] = field(default_factory=dict)
 

@@ -94,7 +94,7 @@ def evaluate_sampled(model: Any, split: Split, which: str, config: EvalConfig,
                for name, v in per_user.items()}
     summary.update(lists.summary())
     return EvalResult(which=which, protocol=config.protocol, users=users, per_user=per_user,
-                      summary=summary, boundary_tie_rate=float("nan"),
+                      summary=summary, boundary_tie_rate=None,
                       seconds=time.perf_counter() - start_time,
                       info={"n_users": int(len(users)), "n_items": int(n_items), "ties": config.ties,
                             "negatives": config.negatives, "sampler": config.sampler})
