@@ -1,0 +1,88 @@
+"""BPR-MF: training triples, determinism, sanity bar, trainer integration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from recplug.contract import EpochReport
+from recplug.errors import ConfigError, ModelError
+from recplug.models.bpr import BPR, bpr_triples
+from recplug.models.pop import Popularity
+from test_models_data import batch_of, clustered, hit_rate, needs_kernels, options, to_numpy
+
+pytestmark = needs_kernels
+
+FAST = dict(epochs=30, batch_size=256, lr=5e-3)
+
+
+@pytest.fixture(scope="module")
+def gen():
+    return clustered(seed=7)
+
+
+def test_triples_cover_each_positive_once_with_a_true_negative(gen):
+    csr = gen.train.csr
+    users, pos, neg = bpr_triples(csr, seed=3)
+    assert users.dtype == pos.dtype == neg.dtype == np.int64
+    assert len(users) == csr.nnz
+    dense = csr.toarray() > 0
+    assert dense[users, pos].all()          # every positive pair ...
+    assert len(set(zip(users.tolist(), pos.tolist()))) == csr.nnz  # ... exactly once
+    assert not dense[users, neg].any()      # never a positive as a negative
+    assert ((neg >= 0) & (neg < csr.shape[1])).all()
+    again = bpr_triples(csr, seed=3)[2]
+    other = bpr_triples(csr, seed=4)[2]
+    np.testing.assert_array_equal(neg, again)
+    assert not np.array_equal(neg, other)
+
+
+def test_scores_shape_dtype_device_and_beats_popularity(gen):
+    model = BPR(**FAST).fit(gen.train, options())
+    scores = model.score(batch_of(gen.train, gen.users[:17]))
+    assert isinstance(scores, torch.Tensor) and scores.dtype == torch.float32
+    assert tuple(scores.shape) == (17, gen.train.n_items) and scores.device.type == "cpu"
+    pop = Popularity().fit(gen.train, options())
+    assert hit_rate(model, gen) > hit_rate(pop, gen) + 0.3
+
+
+def test_same_seed_same_scores_other_seed_differs(gen):
+    batch = batch_of(gen.train, gen.users[:40])
+    params = dict(FAST, epochs=3)
+    a = to_numpy(BPR(**params).fit(gen.train, options(seed=1)).score(batch))
+    b = to_numpy(BPR(**params).fit(gen.train, options(seed=1)).score(batch))
+    c = to_numpy(BPR(**params).fit(gen.train, options(seed=2)).score(batch))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_max_epochs_overrides_and_progress_reports_loss(gen):
+    reports: list[EpochReport] = []
+    model = BPR(**FAST).fit(gen.train, options(max_epochs=4, progress=reports.append))
+    assert model.train_result_.epochs_run == 4
+    assert [r.epoch for r in reports] == [1, 2, 3, 4]
+    assert reports[-1].loss < reports[0].loss
+
+
+def test_early_stopping_uses_the_validator_on_scores(gen):
+    class HR:
+        metric = "HR@10"
+
+        def __call__(self, model):
+            return hit_rate(model, gen)
+
+    model = BPR(**FAST).fit(gen.train, options(validator=HR(), patience=2, max_epochs=200))
+    result = model.train_result_
+    assert result.stopped == "early_stopping" and result.epochs_run < 200
+    assert hit_rate(model, gen) == result.best_validation
+
+
+def test_errors(gen):
+    with pytest.raises(ModelError, match="before fit"):
+        BPR().score(batch_of(gen.train, gen.users[:2]))
+    with pytest.raises(ConfigError, match="factors"):
+        BPR(factors=0).fit(gen.train, options())
+    with pytest.raises(ConfigError, match="reg"):
+        BPR(reg=-1.0).fit(gen.train, options())
+    assert BPR(factors=8).clone().get_params()["factors"] == 8

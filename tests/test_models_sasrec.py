@@ -1,0 +1,147 @@
+"""SASRec: training windows, the learned order, determinism, losses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recplug.contract import PAD, ScoreBatch
+from recplug.errors import ConfigError, ModelError
+from recplug.models.pop import Popularity
+from recplug.models.sasrec import SASRec, training_windows
+from test_models_data import batch_of, chains, hit_rate, needs_kernels, options, to_numpy
+
+FAST = dict(epochs=15, lr=5e-3, batch_size=64, hidden=32, max_len=16, dropout=0.1)
+
+
+def reference_windows(sequences: list[list[int]], max_len: int):
+    users, inputs, targets = [], [], []
+    for u, seq in enumerate(sequences):
+        end = len(seq)
+        while end - 1 >= 1:  # targets are seq[1:]
+            lo = max(1, end - max_len)
+            tgt = [s + 1 for s in seq[lo:end]]
+            inp = [s + 1 for s in seq[lo - 1:end - 1]]
+            pad = [0] * (max_len - len(tgt))
+            users.append(u)
+            inputs.append(pad + inp)
+            targets.append(pad + tgt)
+            end = lo
+    return users, inputs, targets
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 9), max_size=12), min_size=1, max_size=6), st.integers(1, 5))
+def test_training_windows_match_reference(sequences, max_len):
+    indptr = np.zeros(len(sequences) + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum([len(s) for s in sequences])
+    items = np.array([i for s in sequences for i in s], dtype=np.int32)
+    users, inputs, targets = training_windows(indptr, items, max_len)
+    ref_users, ref_inputs, ref_targets = reference_windows(sequences, max_len)
+    # same rows, whatever their order
+    got = sorted(zip(users.tolist(), inputs.tolist(), targets.tolist()))
+    assert got == sorted(zip(ref_users, ref_inputs, ref_targets))
+    assert inputs.dtype == targets.dtype == np.int64 and users.dtype == np.int32
+    assert inputs.shape == targets.shape == (len(ref_users), max_len)
+    # every position after a user's first item is a target exactly once
+    assert int((targets != 0).sum()) == sum(max(len(s) - 1, 0) for s in sequences)
+
+
+@pytest.fixture(scope="module")
+def gen():
+    return chains(seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted_ce(gen):
+    return SASRec(loss="ce", **FAST).fit(gen.train, options())
+
+
+def test_learns_the_order_with_full_softmax(gen, fitted_ce):
+    pop = Popularity().fit(gen.train, options())
+    assert hit_rate(fitted_ce, gen) > hit_rate(pop, gen) + 0.4
+
+
+def test_scores_shape_dtype_and_empty_histories(gen, fitted_ce):
+    batch = batch_of(gen.train, gen.users[:5])
+    scores = fitted_ce.score(batch)
+    assert isinstance(scores, torch.Tensor) and scores.dtype == torch.float32
+    assert tuple(scores.shape) == (5, gen.train.n_items)
+    empty = ScoreBatch(np.array([0, 1], np.int32), np.full((2, 1), PAD, np.int32),
+                       np.zeros(2, np.int32), gen.train.n_items)
+    assert torch.isfinite(fitted_ce.score(empty)).all()
+
+
+def test_sequence_sensitivity_follows_the_last_item(gen, fitted_ce):
+    """Same items, different order: the top item is the successor of whichever comes last."""
+    n = gen.train.n_items
+    rng = np.random.default_rng(0)
+    agree = 0
+    for user in range(20):
+        a, b = rng.choice(n, size=2, replace=False)
+        prefix = gen.train.sequence(user)[:10]
+        histories = np.array([np.r_[prefix, a, b], np.r_[prefix, b, a]], dtype=np.int32)
+        batch = ScoreBatch(np.array([user, user], np.int32), histories, np.array([12, 12], np.int32), n)
+        top = to_numpy(fitted_ce.score(batch)).argmax(axis=1)
+        agree += top.tolist() == [gen.successor[b], gen.successor[a]]
+    assert agree >= 18
+    # a single item is enough context to predict its successor
+    singles = ScoreBatch(np.zeros(n, np.int32), np.arange(n, dtype=np.int32)[:, None],
+                         np.ones(n, np.int32), n)
+    top1 = to_numpy(fitted_ce.score(singles)).argmax(axis=1)
+    assert (top1 == gen.successor).mean() > 0.8
+
+
+def test_scoring_reads_the_batch_history_not_the_training_data(gen, fitted_ce):
+    """Validation items joining the history change the prediction (test-time input)."""
+    user = 0
+    train_seq = gen.train.sequence(user)
+    extra = int(gen.successor[gen.successor[train_seq[-1]]] + 7) % gen.train.n_items
+    longer = np.concatenate([train_seq, [extra]]).astype(np.int32)
+    batch = ScoreBatch(np.array([user], np.int32), longer[None, :], np.array([len(longer)], np.int32),
+                       gen.train.n_items)
+    assert to_numpy(fitted_ce.score(batch)).argmax() == gen.successor[extra]
+
+
+def test_same_seed_same_scores_other_seed_differs(gen):
+    batch = batch_of(gen.train, gen.users[:30])
+    params = dict(FAST, epochs=2, loss="ce")
+    a = to_numpy(SASRec(**params).fit(gen.train, options(seed=1)).score(batch))
+    b = to_numpy(SASRec(**params).fit(gen.train, options(seed=1)).score(batch))
+    c = to_numpy(SASRec(**params).fit(gen.train, options(seed=2)).score(batch))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@needs_kernels
+def test_learns_the_order_with_sampled_negatives(gen):
+    model = SASRec(loss="bce", **FAST).fit(gen.train, options())
+    pop = Popularity().fit(gen.train, options())
+    assert hit_rate(model, gen) > hit_rate(pop, gen) + 0.4
+    batch = batch_of(gen.train, gen.users[:30])
+    again = SASRec(loss="bce", **dict(FAST, epochs=2)).fit(gen.train, options())
+    twice = SASRec(loss="bce", **dict(FAST, epochs=2)).fit(gen.train, options())
+    np.testing.assert_array_equal(to_numpy(again.score(batch)), to_numpy(twice.score(batch)))
+
+
+def test_l2_emb_is_applied(gen):
+    reports_plain, reports_l2 = [], []
+    SASRec(loss="ce", **dict(FAST, epochs=1)).fit(gen.train, options(progress=reports_plain.append))
+    SASRec(loss="ce", l2_emb=1.0, **dict(FAST, epochs=1)).fit(gen.train, options(progress=reports_l2.append))
+    assert reports_l2[0].loss > reports_plain[0].loss
+
+
+@pytest.mark.parametrize("bad,match", [(dict(loss="bpr"), "loss"), (dict(hidden=50, n_heads=3), "divisible"),
+                                       (dict(dropout=1.0), "dropout"), (dict(max_len=0), "max_len")])
+def test_bad_hyperparameters(gen, bad, match):
+    with pytest.raises(ConfigError, match=match):
+        SASRec(**bad).fit(gen.train, options())
+
+
+def test_score_before_fit():
+    with pytest.raises(ModelError, match="before fit"):
+        SASRec().score(ScoreBatch(np.array([0], np.int32), np.zeros((1, 1), np.int32),
+                                  np.ones(1, np.int32), 3))
