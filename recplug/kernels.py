@@ -80,6 +80,13 @@ def _as_array(x: Any, name: str, dtype: Any, ndim: int) -> np.ndarray:
     return x
 
 
+def _as_indptr(x: Any, name: str) -> np.ndarray:
+    """A CSR row pointer as int64: int32 pointers (scipy's default) are widened losslessly."""
+    if isinstance(x, np.ndarray) and x.dtype == np.int32:
+        return x.astype(np.int64)
+    return _as_array(x, name, np.int64, 1)
+
+
 def _as_int(x: Any, name: str, minimum: int, maximum: int = 2**63 - 1) -> int:
     """A Python/NumPy integer (not bool) in [minimum, maximum]."""
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
@@ -115,7 +122,7 @@ def _as_csr(csr: Any, name: str, n_rows: int, n_items: int | None,
     else:
         raise KernelInputError(
             f"{name} must be a pair (indptr int64[B+1], items int32), got {type(csr).__name__}")
-    indptr = _as_array(indptr, f"{name} indptr", np.int64, 1)
+    indptr = _as_indptr(indptr, f"{name} indptr")
     items = _as_array(items, f"{name} items", np.int32, 1)
     if len(indptr) != n_rows + 1:
         raise KernelInputError(
@@ -387,7 +394,7 @@ def _graph_indices(name: str, values: np.ndarray, bound: int, what: str) -> None
 def _graph_csr(indptr_name: str, indptr: Any, indices_name: str, indices: Any,
                n_cols: int, col_what: str) -> tuple[np.ndarray, np.ndarray]:
     """Validate a CSR structure: int64 monotone indptr from 0 to len(indices), int32 indices."""
-    indptr = _graph_array(indptr_name, indptr, np.int64, 1)
+    indptr = _as_indptr(indptr, indptr_name)
     indices = _graph_array(indices_name, indices, np.int32, 1)
     if len(indptr) == 0:
         raise KernelInputError(f"{indptr_name} must have n_rows + 1 >= 1 entries, got none")

@@ -119,7 +119,7 @@ T = csr([[1], [2]])
     (lambda: ranking_metrics(np.zeros((3, 2), np.int32).T, T, [1]), "topk_ids"),
     (lambda: ranking_metrics(np.zeros(3, np.int32), T, [1]), "topk_ids"),
     (lambda: ranking_metrics(IDS - 2, T, [1]), "topk_ids"),
-    (lambda: ranking_metrics(IDS, (T[0].astype(np.int32), T[1]), [1]), "targets indptr"),
+    (lambda: ranking_metrics(IDS, (T[0].astype(np.float64), T[1]), [1]), "targets indptr"),
     (lambda: ranking_metrics(IDS, (T[0][:2], T[1][:1]), [1]), "targets indptr"),
     (lambda: ranking_metrics(IDS, (np.array([0, 2, 1], np.int64), T[1][:1]), [1]), "targets indptr"),
     (lambda: ranking_metrics(IDS, (T[0], np.array([1, -3], np.int32)), [1]), "targets items"),
@@ -134,3 +134,11 @@ T = csr([[1], [2]])
 def test_bad_input_raises_naming_the_argument(call, name):
     with pytest.raises(KernelInputError, match=name):
         call()
+
+
+def test_int32_indptr_from_scipy_is_widened():
+    int32_ptr = (T[0].astype(np.int32), T[1])
+    wide = ranking_metrics(IDS, T, [1])
+    narrow = ranking_metrics(IDS, int32_ptr, [1])
+    for key in wide:
+        np.testing.assert_array_equal(wide[key], narrow[key])

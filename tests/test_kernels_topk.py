@@ -272,7 +272,7 @@ def bad_calls():
         (lambda: masked_topk(S, 2, exclude=E, priority=np.array([0, 1, 1, 2], np.int32)), "priority"),
         (lambda: masked_topk(S, 2, exclude=E, priority=np.array([0, 1, 2, 4], np.int32)), "priority"),
         (lambda: masked_topk(S, 2, exclude=E, priority=np.arange(5, dtype=np.int32)), "priority"),
-        (lambda: masked_topk(S, 2, exclude=(ip.astype(np.int32), E[1]), priority=P4), "exclude indptr"),
+        (lambda: masked_topk(S, 2, exclude=(ip.astype(np.uint64), E[1]), priority=P4), "exclude indptr"),
         (lambda: masked_topk(S, 2, exclude=(ip, E[1].astype(np.int64)), priority=P4), "exclude items"),
         (lambda: masked_topk(S, 2, exclude=(ip[:2], E[1][:1]), priority=P4), "exclude indptr"),
         (lambda: masked_topk(S, 2, exclude=(np.array([0, 2, 1], np.int64), E[1][:1]), priority=P4),
