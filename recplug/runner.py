@@ -147,7 +147,7 @@ def _one_run(store: ResultStore, request: EvalRequest, name: str, cls, info, see
     model = cls(**params)
     config = EvalConfig(**{**request.eval_config.__dict__, "seed": seed})
     spec = RunSpec(model=name, plugin_dist=info.dist, plugin_version=info.version,
-                   hyperparameters=_jsonable(model.get_params()), dataset=dataset_name,
+                   hyperparameters=model.get_params(), dataset=dataset_name,
                    dataset_fingerprint=fingerprint, split=split.name, split_params=_split_params(split),
                    seed=seed, protocol=config.protocol, ties=config.ties, ks=tuple(config.ks))
     if not request.rerun:
@@ -173,7 +173,7 @@ def _one_run(store: ResultStore, request: EvalRequest, name: str, cls, info, see
         store.finish_run(run_id, metrics=result.summary, users=result.users, per_user=result.per_user,
                          fit_seconds=fit_seconds, eval_seconds=result.seconds,
                          peak_memory_bytes=peak_memory_bytes(),
-                         split_summary={**_jsonable(split.summary),
+                         split_summary={**split.summary,
                                         "boundary_tie_rate": result.boundary_tie_rate})
         return RunOutcome(name, seed, "done", run_id, result.summary, fit_seconds=fit_seconds,
                           eval_seconds=result.seconds)
@@ -190,17 +190,4 @@ def _one_run(store: ResultStore, request: EvalRequest, name: str, cls, info, see
 def _split_params(split) -> dict[str, Any]:
     """Split parameters without the seed: the run's seed (RunSpec.seed) is the split's seed,
     so runs of one configuration over several seeds stay comparable."""
-    return {k: v for k, v in _jsonable(split.params).items() if k != "seed"}
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types (numpy scalars/arrays and tuples converted)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
+    return {k: v for k, v in split.params.items() if k != "seed"}
