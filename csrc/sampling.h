@@ -7,17 +7,20 @@
 // (seed, r), and every code path below consumes that stream identically, so the output
 // depends on the seed and the inputs only -- never on the thread count or schedule.
 //
-// Per row the sampler rejects candidates that are positives (or, without replacement,
-// already drawn). The membership test is a per-thread bitmap of the current user's
-// positives (reused while consecutive rows share a user) or, for a user seen only once
-// with sorted positives and few draws, a binary search. When the acceptance rate is low
-// (positives cover most of the catalogue) or a row meets kMaxStreak rejections in a row,
-// it switches to drawing from the enumerated complement, which gives the same
-// distribution: uniform (or weight-proportional) over the remaining items.
+// Layout of the work: the users that occur are given one bitmap row each (their positives,
+// any order, duplicates allowed), built in parallel; the rows of `users` are then served in
+// parallel, rejecting candidates whose bit is set (and, without replacement, those already
+// drawn in the row, kept in a per-thread bitmap). When all bitmap rows would exceed
+// kBlockBitmapBytes, users are split into blocks and the rows bucketed by block (a stable
+// parallel counting sort), one block at a time. A user whose acceptance rate is low
+// (positives cover most of the catalogue or of the popularity mass), or a row that meets
+// kMaxStreak rejections in a row, draws from the enumerated complement instead -- the same
+// distribution: uniform (or weight-proportional) over the items that remain.
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -37,7 +40,9 @@ struct SampleStatus {
 
 namespace sampling_detail {
 
-constexpr int kMaxStreak = 128;  // consecutive rejections before a row enumerates its complement
+constexpr int kMaxStreak = 128;                          // rejections in a row before enumerating
+constexpr int64_t kBlockBitmapBytes = int64_t{64} << 20;  // user bitmaps held at once
+constexpr int64_t kRowChunk = 1024;                      // rows a thread takes at a time
 
 // Vose alias table over the items with positive weight.
 struct AliasTable {
@@ -67,8 +72,7 @@ struct AliasTable {
             const size_t s = small.back();
             small.pop_back();
             const size_t l = large.back();
-            const double prob = std::max(0.0, p[s]);
-            threshold[s] = static_cast<uint64_t>(prob * 4294967296.0);
+            threshold[s] = static_cast<uint64_t>(std::max(0.0, p[s]) * 4294967296.0);
             alias_item[s] = item[l];
             p[l] = (p[l] + p[s]) - 1.0;
             if (p[l] < 1.0) {
@@ -76,36 +80,38 @@ struct AliasTable {
                 small.push_back(l);
             }
         }
-        // Leftovers are 1 up to rounding: keep their own item always (threshold stays 2^32).
+        // Leftovers are 1 up to rounding: they keep their own item (threshold stays 2^32).
     }
 
     inline int32_t draw(CounterRng& rng) const {
-        const uint64_t column = rng.bounded(item.size());
-        const uint64_t coin = rng.next() >> 32;
+        const uint32_t column = rng.bounded32(static_cast<uint32_t>(item.size()));
+        const uint32_t coin = rng.next32();
         return coin < threshold[column] ? item[column] : alias_item[column];
     }
 };
 
-inline bool test_bit(const std::vector<uint64_t>& bits, int32_t i) {
-    return (bits[static_cast<size_t>(i) >> 6] >> (i & 63)) & 1u;
+inline bool test_bit(const uint64_t* bits, int32_t i) {
+    return (bits[static_cast<uint32_t>(i) >> 6] >> (i & 63)) & 1u;
 }
-inline void set_bit(std::vector<uint64_t>& bits, int32_t i) {
-    bits[static_cast<size_t>(i) >> 6] |= uint64_t{1} << (i & 63);
+inline void set_bit(uint64_t* bits, int32_t i) {
+    bits[static_cast<uint32_t>(i) >> 6] |= uint64_t{1} << (i & 63);
 }
-inline void clear_bit(std::vector<uint64_t>& bits, int32_t i) {
-    bits[static_cast<size_t>(i) >> 6] &= ~(uint64_t{1} << (i & 63));
-}
-
-inline int bit_width(int64_t x) {
-    int w = 0;
-    while (x > 0) {
-        ++w;
-        x >>= 1;
-    }
-    return w;
+inline void clear_bit(uint64_t* bits, int32_t i) {
+    bits[static_cast<uint32_t>(i) >> 6] &= ~(uint64_t{1} << (i & 63));
 }
 
-// Read-only context shared by all threads.
+// How the rows of one user are served.
+enum class Mode : int32_t { kReject = 0, kComplement = 1, kTooFew = 2 };
+
+// Per user that occurs: its bitmap row and statistics (one cache line per lookup).
+struct UserState {
+    const uint64_t* positives = nullptr;  // bitmap row of the user's positives (current block)
+    int64_t blocked = 0;                  // distinct eligible positives
+    double mass = 0.0;                    // their total weight (popularity)
+    Mode mode = Mode::kReject;
+};
+
+// Everything the threads share. Per-user state is filled for users that occur only.
 struct Context {
     const int32_t* users;
     int64_t m;
@@ -118,166 +124,174 @@ struct Context {
     uint64_t key;
     const AliasTable* alias;  // nullptr: uniform
     int64_t eligible;         // items that can be drawn at all
-    // Per user (filled only for users that occur in `users`):
-    std::vector<int64_t> blocked;       // distinct eligible positives
-    std::vector<double> blocked_mass;   // their total weight (popularity only)
-    std::vector<uint8_t> sorted;        // positives ascending (duplicates allowed)
-
-    inline bool eligible_item(int64_t i) const { return weights == nullptr || weights[i] > 0.0; }
+    int64_t needed;           // negatives a row needs available: 1, or n without replacement
+    size_t words;             // 64-bit words per item bitmap
+    std::vector<uint64_t> ineligible;  // [words] zero-weight items, plus the padding bits
+    std::vector<UserState> state;      // [n_users]
+    std::unique_ptr<uint64_t[]> bitmap;  // [block users, words] positives of the block's users
+                                         // (uninitialised: each row is cleared when loaded)
 
     inline int32_t draw(CounterRng& rng) const {
-        return alias ? alias->draw(rng) : static_cast<int32_t>(rng.bounded(n_items));
+        return alias ? alias->draw(rng)
+                     : static_cast<int32_t>(rng.bounded32(static_cast<uint32_t>(n_items)));
     }
 
-    // True when rejection would waste too many draws: enumerate the complement instead.
-    inline bool low_acceptance(int32_t u) const {
-        const int64_t left = eligible - blocked[u] - (replace ? 0 : n - 1);
-        if (left * 8 < eligible) return true;
-        return alias && (alias->total - blocked_mass[u]) * 8.0 < alias->total;
+    // Fill user u's bitmap row (row `row_slot` of the block) and its statistics.
+    void load_user(int32_t u, int64_t row_slot) {
+        uint64_t* row = bitmap.get() + row_slot * words;
+        std::fill(row, row + words, uint64_t{0});
+        int64_t count = 0;
+        double mass = 0.0;
+        for (int64_t k = indptr[u]; k < indptr[u + 1]; ++k) {
+            const int32_t i = pos[k];
+            if (test_bit(row, i)) continue;
+            set_bit(row, i);
+            if (weights == nullptr) {
+                ++count;
+            } else if (weights[i] > 0.0) {
+                ++count;
+                mass += weights[i];
+            }
+        }
+        UserState& s = state[u];
+        s.positives = row;
+        s.blocked = count;
+        s.mass = mass;
+        // Rejection would waste too many draws: < 1/8 of candidates accepted at the last draw.
+        const int64_t left = eligible - count - (replace ? 0 : n - 1);
+        bool low = left * 8 < eligible;
+        if (alias) low = low || (alias->total - mass) * 8.0 < alias->total;
+        s.mode = eligible - count < needed ? Mode::kTooFew : low ? Mode::kComplement : Mode::kReject;
     }
 };
 
-// Per-user statistics for every user that occurs in ctx.users (parallel over users).
-inline void compute_user_stats(Context& ctx, int64_t n_users, int threads) {
-    std::vector<uint8_t> present(n_users, 0);
-    for (int64_t r = 0; r < ctx.m; ++r) present[ctx.users[r]] = 1;
-    ctx.blocked.assign(n_users, 0);
-    ctx.blocked_mass.assign(n_users, 0.0);
-    ctx.sorted.assign(n_users, 0);
-    const size_t words = static_cast<size_t>((ctx.n_items + 63) / 64);
-#pragma omp parallel num_threads(threads)
-    {
-        std::vector<uint64_t> bits;
-#pragma omp for schedule(dynamic, 256)
-        for (int64_t u = 0; u < n_users; ++u) {
-            if (!present[u]) continue;
-            const int64_t beg = ctx.indptr[u], end = ctx.indptr[u + 1];
-            bool is_sorted = true;
-            for (int64_t k = beg + 1; k < end; ++k) {
-                if (ctx.pos[k] < ctx.pos[k - 1]) {
-                    is_sorted = false;
-                    break;
-                }
-            }
-            int64_t count = 0;
-            double mass = 0.0;
-            if (is_sorted) {
-                for (int64_t k = beg; k < end; ++k) {
-                    const int32_t i = ctx.pos[k];
-                    if ((k == beg || i != ctx.pos[k - 1]) && ctx.eligible_item(i)) {
-                        ++count;
-                        if (ctx.weights) mass += ctx.weights[i];
-                    }
-                }
-            } else {
-                if (bits.empty()) bits.assign(words, 0);
-                for (int64_t k = beg; k < end; ++k) {
-                    const int32_t i = ctx.pos[k];
-                    if (!test_bit(bits, i) && ctx.eligible_item(i)) {
-                        ++count;
-                        if (ctx.weights) mass += ctx.weights[i];
-                    }
-                    set_bit(bits, i);
-                }
-                for (int64_t k = beg; k < end; ++k) clear_bit(bits, ctx.pos[k]);
-            }
-            ctx.blocked[u] = count;
-            ctx.blocked_mass[u] = mass;
-            ctx.sorted[u] = is_sorted ? 1 : 0;
-        }
-    }
-}
-
-// One thread's scratch: the loaded user's positives as a bitmap, and a cached complement.
+// One thread's scratch: items drawn in the current row, and the last complement built.
 class Worker {
  public:
-    explicit Worker(const Context& ctx)
-        : c_(ctx), bits_(static_cast<size_t>((ctx.n_items + 63) / 64), 0) {}
+    static constexpr int kGroup = 16;  // rows whose first candidate is drawn (and prefetched) ahead
 
-    void row(int64_t r, int32_t* out) {
-        const int32_t u = c_.users[r];
-        const int64_t n = c_.n;
-        CounterRng rng(c_.key, static_cast<uint64_t>(r));
-        if (c_.low_acceptance(u)) {
-            load(u);
-            from_complement(u, rng, out, 0);
-            if (!c_.replace) comp_user_ = -1;
-            return;
-        }
-        const int64_t beg = c_.indptr[u], end = c_.indptr[u + 1];
-        const int64_t len = end - beg;
-        const bool next_same = r + 1 < c_.m && c_.users[r + 1] == u;
-        const bool bsearch = c_.replace && c_.sorted[u] && loaded_ != u && !next_same &&
-                             4 * n * bit_width(len) < len;
-        int64_t filled = 0;
-        int streak = 0;
-        if (bsearch) {
-            const int32_t* first = c_.pos + beg;
-            const int32_t* last = c_.pos + end;
-            while (filled < n) {
-                const int32_t item = c_.draw(rng);
-                if (!std::binary_search(first, last, item)) {
-                    out[filled++] = item;
-                    streak = 0;
-                } else if (++streak >= kMaxStreak) {
-                    break;
-                }
-            }
-            if (filled < n) load(u);
+    explicit Worker(const Context& ctx) : c_(ctx), drawn_(ctx.replace ? 0 : ctx.words, 0) {}
+
+    int64_t first_bad_row = -1;
+
+    // Serve rows order[k] (or k itself when order is null) for k in [k0, k1).
+    void rows(const int64_t* order, int64_t k0, int64_t k1, int32_t* out) {
+        const bool single = c_.n == 1 && c_.replace;
+        if (order) {
+            single ? rows_impl<true, true>(order, k0, k1, out) : rows_impl<true, false>(order, k0, k1, out);
         } else {
-            load(u);
-            while (filled < n) {
-                const int32_t item = c_.draw(rng);
-                if (!test_bit(bits_, item)) {
-                    out[filled++] = item;
-                    if (!c_.replace) set_bit(bits_, item);
-                    streak = 0;
-                } else if (++streak >= kMaxStreak) {
-                    break;
-                }
-            }
-        }
-        const int64_t drawn = filled;
-        if (filled < n) from_complement(u, rng, out, filled);
-        if (!c_.replace) {
-            // Drawn items were marked in the bitmap; negatives are never positives, so
-            // clearing them restores exactly the user's positives.
-            for (int64_t j = 0; j < drawn; ++j) clear_bit(bits_, out[j]);
-            comp_user_ = -1;
+            single ? rows_impl<false, true>(order, k0, k1, out) : rows_impl<false, false>(order, k0, k1, out);
         }
     }
 
  private:
-    // Make the bitmap hold exactly user u's positives.
-    void load(int32_t u) {
-        if (loaded_ == u) return;
-        if (loaded_ >= 0) {
-            for (int64_t k = c_.indptr[loaded_]; k < c_.indptr[loaded_ + 1]; ++k) clear_bit(bits_, c_.pos[k]);
+    // kOrdered: rows come through `order`; kSingle: n == 1 with replacement.
+    template <bool kOrdered, bool kSingle>
+    void rows_impl(const int64_t* order, int64_t k0, int64_t k1, int32_t* out) {
+        int32_t first[kGroup];
+        const uint64_t* bits[kGroup];
+        const size_t lines = (c_.words + 7) / 8;
+        // Few draws per row touch one line of the user's bitmap row; many touch all of it.
+        const bool whole_row = !kSingle && static_cast<int64_t>(lines) <= 4 * c_.n;
+        for (int64_t k = k0; k < k1; k += kGroup) {
+            const int g = static_cast<int>(std::min<int64_t>(kGroup, k1 - k));
+            // Rows meet cache misses in their user's bitmap row: prefetch it (or the word of
+            // the first candidate) for the whole group before serving any row, so the misses
+            // overlap. A single draw whose first candidate is a negative is served right here.
+            for (int j = 0; j < g; ++j) {
+                const int64_t r = kOrdered ? order[k + j] : k + j;
+                const UserState& s = c_.state[c_.users[r]];
+                bits[j] = s.mode == Mode::kReject ? s.positives : nullptr;
+                if (!bits[j]) continue;
+                if (whole_row) {
+                    for (size_t l = 0; l < lines; ++l) __builtin_prefetch(bits[j] + 8 * l);
+                } else {
+                    CounterRng rng(c_.key, static_cast<uint64_t>(r));
+                    first[j] = c_.draw(rng);
+                    __builtin_prefetch(bits[j] + (static_cast<uint32_t>(first[j]) >> 6));
+                }
+            }
+            for (int j = 0; j < g; ++j) {
+                const int64_t r = kOrdered ? order[k + j] : k + j;
+                if (kSingle && bits[j] && !test_bit(bits[j], first[j])) {
+                    out[r] = first[j];
+                } else {
+                    serve(r, out + r * c_.n);
+                }
+            }
         }
-        for (int64_t k = c_.indptr[u]; k < c_.indptr[u + 1]; ++k) set_bit(bits_, c_.pos[k]);
-        loaded_ = u;
     }
 
-    // Eligible items not marked in the bitmap (and their cumulative weights).
-    void build_complement(int32_t u) {
+    // Row r into out[0, n).
+    void serve(int64_t r, int32_t* out) {
+        const int32_t u = c_.users[r];
+        const UserState& s = c_.state[u];
+        if (s.mode == Mode::kTooFew) {
+            if (first_bad_row < 0 || r < first_bad_row) first_bad_row = r;
+            return;
+        }
+        CounterRng rng(c_.key, static_cast<uint64_t>(r));
+        const int64_t n = c_.n;
+        int64_t filled = 0;
+        if (s.mode == Mode::kReject) {
+            int streak = 0;
+            int32_t item = c_.draw(rng);
+            if (c_.replace) {
+                while (true) {
+                    if (!test_bit(s.positives, item)) {
+                        out[filled++] = item;
+                        streak = 0;
+                    } else if (++streak >= kMaxStreak) {
+                        break;
+                    }
+                    if (filled == n) break;
+                    item = c_.draw(rng);
+                }
+            } else {
+                while (true) {
+                    if (!test_bit(s.positives, item) && !test_bit(drawn_.data(), item)) {
+                        out[filled++] = item;
+                        set_bit(drawn_.data(), item);
+                        streak = 0;
+                    } else if (++streak >= kMaxStreak) {
+                        break;
+                    }
+                    if (filled == n) break;
+                    item = c_.draw(rng);
+                }
+            }
+        }
+        if (filled < n) from_complement(u, s.positives, rng, out, filled);
+        if (!c_.replace) {
+            for (int64_t j = 0; j < filled; ++j) clear_bit(drawn_.data(), out[j]);
+        }
+    }
+
+    // Eligible items that are neither positives nor (without replacement) drawn, ascending.
+    void build_complement(int32_t u, const uint64_t* positives) {
         if (c_.replace && comp_user_ == u) return;
         comp_.clear();
         cum_.clear();
         double total = 0.0;
-        for (int64_t i = 0; i < c_.n_items; ++i) {
-            if (!c_.eligible_item(i) || test_bit(bits_, static_cast<int32_t>(i))) continue;
-            comp_.push_back(static_cast<int32_t>(i));
-            if (c_.weights) {
-                total += c_.weights[i];
-                cum_.push_back(total);
+        for (size_t w = 0; w < c_.words; ++w) {
+            uint64_t free = ~(positives[w] | c_.ineligible[w] | (c_.replace ? 0 : drawn_[w]));
+            while (free) {
+                const int32_t i = static_cast<int32_t>(w * 64 + __builtin_ctzll(free));
+                free &= free - 1;
+                comp_.push_back(i);
+                if (c_.weights) {
+                    total += c_.weights[i];
+                    cum_.push_back(total);
+                }
             }
         }
-        comp_user_ = u;
+        comp_user_ = c_.replace ? u : -1;
     }
 
-    // Fill out[start, n) from the complement of the bitmap (loaded with u, plus drawn items).
-    void from_complement(int32_t u, CounterRng& rng, int32_t* out, int64_t start) {
-        build_complement(u);
+    // Fill out[start, n) from the complement.
+    void from_complement(int32_t u, const uint64_t* positives, CounterRng& rng, int32_t* out,
+                         int64_t start) {
+        build_complement(u, positives);
         const int64_t size = static_cast<int64_t>(comp_.size());
         const int64_t need = c_.n - start;
         if (size == 0 || need <= 0) return;  // unreachable after the capacity check
@@ -315,13 +329,45 @@ class Worker {
     }
 
     const Context& c_;
-    std::vector<uint64_t> bits_;
-    int32_t loaded_ = -1;
+    std::vector<uint64_t> drawn_;
     std::vector<int32_t> comp_;
     std::vector<double> cum_;
     int32_t comp_user_ = -1;
     std::vector<std::pair<double, int32_t>> keyed_;
 };
+
+// Rows grouped by block (stable): order[begin[b], begin[b+1]) are block b's rows, ascending.
+inline void bucket_rows(const std::vector<int32_t>& block_of, const int32_t* users, int64_t m,
+                        int64_t n_blocks, int threads, std::vector<int64_t>& order,
+                        std::vector<int64_t>& begin) {
+    const int64_t chunks = threads;
+    const int64_t chunk = (m + chunks - 1) / chunks;
+    std::vector<int64_t> count(chunks * n_blocks, 0);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t t = 0; t < chunks; ++t) {
+        for (int64_t r = t * chunk; r < std::min(m, (t + 1) * chunk); ++r) {
+            ++count[t * n_blocks + block_of[users[r]]];
+        }
+    }
+    begin.assign(n_blocks + 1, 0);
+    int64_t offset = 0;
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        begin[b] = offset;
+        for (int64_t t = 0; t < chunks; ++t) {
+            const int64_t c = count[t * n_blocks + b];
+            count[t * n_blocks + b] = offset;
+            offset += c;
+        }
+    }
+    begin[n_blocks] = offset;
+    order.resize(m);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t t = 0; t < chunks; ++t) {
+        for (int64_t r = t * chunk; r < std::min(m, (t + 1) * chunk); ++r) {
+            order[count[t * n_blocks + block_of[users[r]]]++] = r;
+        }
+    }
+}
 
 }  // namespace sampling_detail
 
@@ -330,7 +376,7 @@ class Worker {
 //   indptr     int64 [n_users + 1], monotone, indptr[0] = 0; pos int32 [indptr[n_users]] in [0, n_items)
 //   weights    float64 [n_items], finite, >= 0, with a positive finite sum; nullptr for uniform
 //   replace    false: no item twice within a row
-// Returns a status; when status.bad_row >= 0 nothing was sampled (out is untouched).
+// Returns a status; when status.bad_row >= 0 the content of out is unspecified.
 inline SampleStatus sample_negatives(const int32_t* users, int64_t m, const int64_t* indptr,
                                      int64_t n_users, const int32_t* pos, int64_t n_items,
                                      const double* weights, int64_t n, bool replace,
@@ -341,25 +387,84 @@ inline SampleStatus sample_negatives(const int32_t* users, int64_t m, const int6
     threads = resolve_threads(threads);
     std::vector<AliasTable> alias_holder;
     if (weights) alias_holder.emplace_back(weights, n_items);
-    Context ctx{users, m, indptr, pos, n_items, weights, n, replace, seed_key(seed),
-                weights ? &alias_holder[0] : nullptr,
-                weights ? static_cast<int64_t>(alias_holder[0].item.size()) : n_items,
-                {}, {}, {}};
-    compute_user_stats(ctx, n_users, threads);
 
-    const int64_t needed = replace ? 1 : n;
-    for (int64_t r = 0; r < m; ++r) {
-        const int32_t u = users[r];
-        if (ctx.eligible - ctx.blocked[u] < needed) {
-            status = {r, u, ctx.blocked[u], ctx.eligible, needed};
-            return status;
+    Context c{};
+    c.users = users;
+    c.m = m;
+    c.indptr = indptr;
+    c.pos = pos;
+    c.n_items = n_items;
+    c.weights = weights;
+    c.n = n;
+    c.replace = replace;
+    c.key = seed_key(seed);
+    c.alias = weights ? &alias_holder[0] : nullptr;
+    c.eligible = weights ? static_cast<int64_t>(alias_holder[0].item.size()) : n_items;
+    c.needed = replace ? 1 : n;
+    c.words = static_cast<size_t>((n_items + 63) / 64);
+    c.ineligible.assign(c.words, 0);
+    for (int64_t i = n_items; i < static_cast<int64_t>(c.words) * 64; ++i) {
+        set_bit(c.ineligible.data(), static_cast<int32_t>(i));
+    }
+    if (weights) {
+        for (int64_t i = 0; i < n_items; ++i) {
+            if (!(weights[i] > 0.0)) set_bit(c.ineligible.data(), static_cast<int32_t>(i));
         }
     }
+    c.state.assign(n_users, UserState{});
+
+    // The users that occur, in blocks whose bitmaps fit kBlockBitmapBytes together.
+    // (With at least as many rows as users, all users are taken without looking.)
+    std::vector<int32_t> block_of(n_users, m >= n_users ? 0 : -1);
+    if (m < n_users) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int64_t r = 0; r < m; ++r) {
+#pragma omp atomic write
+            block_of[users[r]] = 0;
+        }
+    }
+    std::vector<int32_t> present;
+    for (int64_t u = 0; u < n_users; ++u) {
+        if (block_of[u] == 0) present.push_back(static_cast<int32_t>(u));
+    }
+    const int64_t row_bytes = std::max<int64_t>(1, static_cast<int64_t>(c.words) * 8);
+    const int64_t per_block = std::max<int64_t>(1, kBlockBitmapBytes / row_bytes);
+    const int64_t n_present = static_cast<int64_t>(present.size());
+    const int64_t n_blocks = (n_present + per_block - 1) / per_block;
+    std::vector<int64_t> order, begin{0, m};
+    if (n_blocks > 1) {
+        for (int64_t j = 0; j < n_present; ++j) block_of[present[j]] = static_cast<int32_t>(j / per_block);
+        bucket_rows(block_of, users, m, n_blocks, threads, order, begin);
+    }
+    c.bitmap.reset(new uint64_t[static_cast<size_t>(std::min(n_present, per_block)) * c.words]);
+
+    int64_t first_bad = -1;
 #pragma omp parallel num_threads(threads)
     {
-        Worker worker(ctx);
-#pragma omp for schedule(dynamic, 1024)
-        for (int64_t r = 0; r < m; ++r) worker.row(r, out + r * n);
+        Worker worker(c);
+        for (int64_t b = 0; b < n_blocks; ++b) {
+            const int64_t lo = b * per_block, hi = std::min(n_present, lo + per_block);
+#pragma omp for schedule(dynamic, 64)
+            for (int64_t j = lo; j < hi; ++j) c.load_user(present[j], j - lo);
+            const int64_t row_lo = begin[b], row_hi = begin[b + 1];
+            const int64_t* rows = n_blocks == 1 ? nullptr : order.data();
+            const int64_t chunks = (row_hi - row_lo + kRowChunk - 1) / kRowChunk;
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t q = 0; q < chunks; ++q) {
+                const int64_t k0 = row_lo + q * kRowChunk;
+                worker.rows(rows, k0, std::min(row_hi, k0 + kRowChunk), out);
+            }
+        }
+#pragma omp critical(recplug_sampling_status)
+        {
+            if (worker.first_bad_row >= 0 && (first_bad < 0 || worker.first_bad_row < first_bad)) {
+                first_bad = worker.first_bad_row;
+            }
+        }
+    }
+    if (first_bad >= 0) {
+        const int32_t u = users[first_bad];
+        status = {first_bad, u, c.state[u].blocked, c.eligible, c.needed};
     }
     return status;
 }
