@@ -126,6 +126,7 @@ struct Context {
     int64_t eligible;         // items that can be drawn at all
     int64_t needed;           // negatives a row needs available: 1, or n without replacement
     size_t words;             // 64-bit words per item bitmap
+    bool identity_slots;      // user u's bitmap row is row u (one block holding every user)
     std::vector<uint64_t> ineligible;  // [words] zero-weight items, plus the padding bits
     std::vector<UserState> state;      // [n_users]
     std::unique_ptr<uint64_t[]> bitmap;  // [block users, words] positives of the block's users
@@ -197,12 +198,21 @@ class Worker {
             const int g = static_cast<int>(std::min<int64_t>(kGroup, k1 - k));
             // Rows meet cache misses in their user's bitmap row: prefetch it (or the word of
             // the first candidate) for the whole group before serving any row, so the misses
-            // overlap. A single draw whose first candidate is a negative is served right here.
+            // overlap. A single draw whose first candidate is a negative is served right here,
+            // whatever the user's mode; otherwise serve() starts the row's stream afresh.
             for (int j = 0; j < g; ++j) {
                 const int64_t r = kOrdered ? order[k + j] : k + j;
-                const UserState& s = c_.state[c_.users[r]];
-                bits[j] = s.mode == Mode::kReject ? s.positives : nullptr;
-                if (!bits[j]) continue;
+                const int32_t u = c_.users[r];
+                if (kSingle) {
+                    // One draw with replacement: every user tries one candidate first (for a
+                    // user served from the complement, a candidate that is a negative has the
+                    // same distribution as a complement draw; users with no negative reject).
+                    bits[j] = c_.identity_slots ? c_.bitmap.get() + u * c_.words : c_.state[u].positives;
+                } else {
+                    const UserState& s = c_.state[u];
+                    bits[j] = s.mode == Mode::kReject ? s.positives : nullptr;
+                    if (!bits[j]) continue;
+                }
                 if (whole_row) {
                     for (size_t l = 0; l < lines; ++l) __builtin_prefetch(bits[j] + 8 * l);
                 } else {
@@ -213,7 +223,7 @@ class Worker {
             }
             for (int j = 0; j < g; ++j) {
                 const int64_t r = kOrdered ? order[k + j] : k + j;
-                if (kSingle && bits[j] && !test_bit(bits[j], first[j])) {
+                if (kSingle && !test_bit(bits[j], first[j])) {
                     out[r] = first[j];
                 } else {
                     serve(r, out + r * c_.n);
@@ -436,6 +446,7 @@ inline SampleStatus sample_negatives(const int32_t* users, int64_t m, const int6
         for (int64_t j = 0; j < n_present; ++j) block_of[present[j]] = static_cast<int32_t>(j / per_block);
         bucket_rows(block_of, users, m, n_blocks, threads, order, begin);
     }
+    c.identity_slots = n_blocks == 1 && n_present == n_users;
     c.bitmap.reset(new uint64_t[static_cast<size_t>(std::min(n_present, per_block)) * c.words]);
 
     int64_t first_bad = -1;

@@ -22,6 +22,8 @@ namespace sparse_detail {
 // ones); keeping accumulators as values lets the compiler hold them in registers.
 typedef float f32x8 __attribute__((vector_size(32)));
 
+constexpr int64_t kPrefetch = 8;  // nonzeros ahead whose dense row is prefetched
+
 inline f32x8 load8(const float* p) {
     f32x8 x;
     std::memcpy(&x, p, sizeof x);
@@ -38,6 +40,10 @@ inline void row_block(const int32_t* indices, const float* values, int64_t beg, 
     f32x8 acc[V];
     for (int i = 0; i < V; ++i) acc[i] = f32x8{};
     for (int64_t k = beg; k < end; ++k) {
+        if (k + kPrefetch < end) {  // the gathered rows are random: ask for them early
+            const float* next = dense + static_cast<int64_t>(indices[k + kPrefetch]) * d + col;
+            for (int i = 0; i < V; i += 2) __builtin_prefetch(next + 8 * i);
+        }
         const float v = values[k];
         const float* src = dense + static_cast<int64_t>(indices[k]) * d + col;
         for (int i = 0; i < V; ++i) acc[i] += v * load8(src + 8 * i);

@@ -152,18 +152,33 @@ def test_thread_count_does_not_change_output(replace, weighted):
 
 
 def test_output_of_a_row_depends_only_on_seed_row_and_user_positives():
-    # Row 0 is the same (seed, row, user) in both calls, but in the first its user is
-    # binary-searched (next row is another user) and in the second it is bitmap-tested;
-    # unsorted positives always use the bitmap. All must agree.
+    # Row 0 has the same (seed, row, user) in each call; the other rows, the order and
+    # duplicates of the positives, and how many users occur (all users are taken when there
+    # are at least as many rows as users) must not change it.
     rng = np.random.default_rng(2)
     positives = [sorted(rng.choice(5000, 400, replace=False).tolist()) for _ in range(3)]
     indptr, items = csr(positives)
-    shuffled = csr([rng.permutation(p).tolist() for p in positives])
-    a = kernels.sample_negatives(users_of(0, 1, 0, 2), indptr, items, 5000, 1, seed=8)
-    b = kernels.sample_negatives(users_of(0, 0, 0, 2), indptr, items, 5000, 1, seed=8)
-    c = kernels.sample_negatives(users_of(0, 1, 0, 2), *shuffled, 5000, 1, seed=8)
+    shuffled = csr([rng.permutation(p + p[:50]).tolist() for p in positives])
+    a = kernels.sample_negatives(users_of(0, 1, 0, 2), indptr, items, 5000, 3, seed=8)
+    b = kernels.sample_negatives(users_of(0, 0), indptr, items, 5000, 3, seed=8)
+    c = kernels.sample_negatives(users_of(0, 1, 0, 2), *shuffled, 5000, 3, seed=8)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a, c)
+
+
+def test_user_bitmaps_in_several_blocks_give_the_same_rows():
+    # 2^21 items make each user's bitmap 256 KiB, so 600 users need several 64 MiB blocks
+    # and the rows are bucketed by block; every row must match a one-block call.
+    n_items = 2**21
+    rng = np.random.default_rng(3)
+    rows = [rng.choice(n_items, 20, replace=False).tolist() for _ in range(600)]
+    indptr, items = csr(rows)
+    users = rng.integers(0, 600, 900).astype(np.int32)
+    many = kernels.sample_negatives(users, indptr, items, n_items, 2, seed=6, threads=2)
+    few = kernels.sample_negatives(users[:40], indptr, items, n_items, 2, seed=6)
+    np.testing.assert_array_equal(many[:40], few)
+    for u, row in zip(users.tolist(), many.tolist()):
+        assert not set(row) & set(rows[u])
 
 
 @settings(max_examples=40, deadline=None)
