@@ -103,9 +103,22 @@ inline void clear_bit(uint64_t* bits, int32_t i) {
 // How the rows of one user are served.
 enum class Mode : int32_t { kReject = 0, kComplement = 1, kTooFew = 2 };
 
-// Per user that occurs: its bitmap row and statistics (one cache line per lookup).
+// Branch-free test whether x occurs in the ascending list a[0, len) (duplicates allowed).
+inline bool sorted_contains(const int32_t* a, int64_t len, int32_t x) {
+    if (len == 0) return false;
+    while (len > 1) {
+        const int64_t half = len / 2;
+        a = a[half] <= x ? a + half : a;
+        len -= half;
+    }
+    return *a == x;
+}
+
+// Per user that occurs: its positives as a bitmap row or a sorted list, and statistics.
 struct UserState {
     const uint64_t* positives = nullptr;  // bitmap row of the user's positives (current block)
+    const int32_t* list = nullptr;        // or: the user's positives, ascending
+    int64_t list_len = 0;
     int64_t blocked = 0;                  // distinct eligible positives
     double mass = 0.0;                    // their total weight (popularity)
     Mode mode = Mode::kReject;
@@ -126,15 +139,61 @@ struct Context {
     int64_t eligible;         // items that can be drawn at all
     int64_t needed;           // negatives a row needs available: 1, or n without replacement
     size_t words;             // 64-bit words per item bitmap
+    bool use_bitmap;          // positives as bitmap rows (else as sorted lists)
     bool identity_slots;      // user u's bitmap row is row u (one block holding every user)
     std::vector<uint64_t> ineligible;  // [words] zero-weight items, plus the padding bits
     std::vector<UserState> state;      // [n_users]
     std::unique_ptr<uint64_t[]> bitmap;  // [block users, words] positives of the block's users
                                          // (uninitialised: each row is cleared when loaded)
+    std::unique_ptr<int32_t[]> sorted_copy;  // [nnz] sorted copies of unsorted users' lists,
+                                             // at their CSR offsets (uninitialised elsewhere)
+
+    inline bool is_positive(const UserState& s, int32_t item) const {
+        return use_bitmap ? test_bit(s.positives, item) : sorted_contains(s.list, s.list_len, item);
+    }
 
     inline int32_t draw(CounterRng& rng) const {
         return alias ? alias->draw(rng)
                      : static_cast<int32_t>(rng.bounded32(static_cast<uint32_t>(n_items)));
+    }
+
+    // Record user u's distinct eligible positives and choose how its rows are served.
+    void set_stats(int32_t u, int64_t count, double mass) {
+        UserState& s = state[u];
+        s.blocked = count;
+        s.mass = mass;
+        // Rejection would waste too many draws: < 1/8 of candidates accepted at the last draw.
+        const int64_t left = eligible - count - (replace ? 0 : n - 1);
+        bool low = left * 8 < eligible;
+        if (alias) low = low || (alias->total - mass) * 8.0 < alias->total;
+        s.mode = eligible - count < needed ? Mode::kTooFew : low ? Mode::kComplement : Mode::kReject;
+    }
+
+    // Point at user u's positives in ascending order (sorting a copy when they are not).
+    void load_user_list(int32_t u) {
+        const int64_t beg = indptr[u], len = indptr[u + 1] - beg;
+        const int32_t* list = pos + beg;
+        if (!std::is_sorted(list, list + len)) {
+            int32_t* copy = sorted_copy.get() + beg;
+            std::copy(list, list + len, copy);
+            std::sort(copy, copy + len);
+            list = copy;
+        }
+        int64_t count = 0;
+        double mass = 0.0;
+        for (int64_t k = 0; k < len; ++k) {
+            const int32_t i = list[k];
+            if (k > 0 && i == list[k - 1]) continue;
+            if (weights == nullptr) {
+                ++count;
+            } else if (weights[i] > 0.0) {
+                ++count;
+                mass += weights[i];
+            }
+        }
+        state[u].list = list;
+        state[u].list_len = len;
+        set_stats(u, count, mass);
     }
 
     // Fill user u's bitmap row (row `row_slot` of the block) and its statistics.
@@ -154,15 +213,8 @@ struct Context {
                 mass += weights[i];
             }
         }
-        UserState& s = state[u];
-        s.positives = row;
-        s.blocked = count;
-        s.mass = mass;
-        // Rejection would waste too many draws: < 1/8 of candidates accepted at the last draw.
-        const int64_t left = eligible - count - (replace ? 0 : n - 1);
-        bool low = left * 8 < eligible;
-        if (alias) low = low || (alias->total - mass) * 8.0 < alias->total;
-        s.mode = eligible - count < needed ? Mode::kTooFew : low ? Mode::kComplement : Mode::kReject;
+        state[u].positives = row;
+        set_stats(u, count, mass);
     }
 };
 
@@ -191,9 +243,11 @@ class Worker {
     void rows_impl(const int64_t* order, int64_t k0, int64_t k1, int32_t* out) {
         int32_t first[kGroup];
         const uint64_t* bits[kGroup];
+        const UserState* st[kGroup];
         const size_t lines = (c_.words + 7) / 8;
         // Few draws per row touch one line of the user's bitmap row; many touch all of it.
         const bool whole_row = !kSingle && static_cast<int64_t>(lines) <= 4 * c_.n;
+        const bool bitmap = c_.use_bitmap;
         for (int64_t k = k0; k < k1; k += kGroup) {
             const int g = static_cast<int>(std::min<int64_t>(kGroup, k1 - k));
             // Rows meet cache misses in their user's bitmap row: prefetch it (or the word of
@@ -207,13 +261,26 @@ class Worker {
                     // One draw with replacement: every user tries one candidate first (for a
                     // user served from the complement, a candidate that is a negative has the
                     // same distribution as a complement draw; users with no negative reject).
-                    bits[j] = c_.identity_slots ? c_.bitmap.get() + u * c_.words : c_.state[u].positives;
+                    if (bitmap && c_.identity_slots) {
+                        bits[j] = c_.bitmap.get() + u * c_.words;
+                    } else {
+                        st[j] = &c_.state[u];
+                        bits[j] = st[j]->positives;
+                    }
                 } else {
-                    const UserState& s = c_.state[u];
-                    bits[j] = s.mode == Mode::kReject ? s.positives : nullptr;
-                    if (!bits[j]) continue;
+                    st[j] = &c_.state[u];
+                    if (st[j]->mode != Mode::kReject) continue;
+                    bits[j] = st[j]->positives;
                 }
-                if (whole_row) {
+                if (!bitmap) {
+                    // The sorted list: prefetch its first lines (a binary search reads a few).
+                    const int64_t list_lines = std::min<int64_t>(8, (st[j]->list_len + 15) / 16);
+                    for (int64_t l = 0; l < list_lines; ++l) __builtin_prefetch(st[j]->list + 16 * l);
+                    if (kSingle) {
+                        CounterRng rng(c_.key, static_cast<uint64_t>(r));
+                        first[j] = c_.draw(rng);
+                    }
+                } else if (whole_row) {
                     for (size_t l = 0; l < lines; ++l) __builtin_prefetch(bits[j] + 8 * l);
                 } else {
                     CounterRng rng(c_.key, static_cast<uint64_t>(r));
@@ -223,7 +290,8 @@ class Worker {
             }
             for (int j = 0; j < g; ++j) {
                 const int64_t r = kOrdered ? order[k + j] : k + j;
-                if (kSingle && !test_bit(bits[j], first[j])) {
+                if (kSingle && !(bitmap ? test_bit(bits[j], first[j])
+                                        : sorted_contains(st[j]->list, st[j]->list_len, first[j]))) {
                     out[r] = first[j];
                 } else {
                     serve(r, out + r * c_.n);
@@ -248,7 +316,7 @@ class Worker {
             int32_t item = c_.draw(rng);
             if (c_.replace) {
                 while (true) {
-                    if (!test_bit(s.positives, item)) {
+                    if (!c_.is_positive(s, item)) {
                         out[filled++] = item;
                         streak = 0;
                     } else if (++streak >= kMaxStreak) {
@@ -259,7 +327,7 @@ class Worker {
                 }
             } else {
                 while (true) {
-                    if (!test_bit(s.positives, item) && !test_bit(drawn_.data(), item)) {
+                    if (!c_.is_positive(s, item) && !test_bit(drawn_.data(), item)) {
                         out[filled++] = item;
                         set_bit(drawn_.data(), item);
                         streak = 0;
@@ -271,20 +339,30 @@ class Worker {
                 }
             }
         }
-        if (filled < n) from_complement(u, s.positives, rng, out, filled);
+        if (filled < n) from_complement(u, s, rng, out, filled);
         if (!c_.replace) {
             for (int64_t j = 0; j < filled; ++j) clear_bit(drawn_.data(), out[j]);
         }
     }
 
     // Eligible items that are neither positives nor (without replacement) drawn, ascending.
-    void build_complement(int32_t u, const uint64_t* positives) {
+    void build_complement(int32_t u, const UserState& s) {
         if (c_.replace && comp_user_ == u) return;
         comp_.clear();
         cum_.clear();
         double total = 0.0;
+        const int32_t* next = s.list;  // sorted lists: the positives not yet passed
+        const int32_t* last = s.list + s.list_len;
         for (size_t w = 0; w < c_.words; ++w) {
-            uint64_t free = ~(positives[w] | c_.ineligible[w] | (c_.replace ? 0 : drawn_[w]));
+            uint64_t blocked = c_.ineligible[w] | (c_.replace ? 0 : drawn_[w]);
+            if (c_.use_bitmap) {
+                blocked |= s.positives[w];
+            } else {
+                for (; next < last && static_cast<size_t>(*next >> 6) == w; ++next) {
+                    blocked |= uint64_t{1} << (*next & 63);
+                }
+            }
+            uint64_t free = ~blocked;
             while (free) {
                 const int32_t i = static_cast<int32_t>(w * 64 + __builtin_ctzll(free));
                 free &= free - 1;
@@ -299,9 +377,9 @@ class Worker {
     }
 
     // Fill out[start, n) from the complement.
-    void from_complement(int32_t u, const uint64_t* positives, CounterRng& rng, int32_t* out,
+    void from_complement(int32_t u, const UserState& s, CounterRng& rng, int32_t* out,
                          int64_t start) {
-        build_complement(u, positives);
+        build_complement(u, s);
         const int64_t size = static_cast<int64_t>(comp_.size());
         const int64_t need = c_.n - start;
         if (size == 0 || need <= 0) return;  // unreachable after the capacity check
@@ -386,11 +464,15 @@ inline void bucket_rows(const std::vector<int32_t>& block_of, const int32_t* use
 //   indptr     int64 [n_users + 1], monotone, indptr[0] = 0; pos int32 [indptr[n_users]] in [0, n_items)
 //   weights    float64 [n_items], finite, >= 0, with a positive finite sum; nullptr for uniform
 //   replace    false: no item twice within a row
+//   backend    how positives are held: 0 choose, 1 bitmap rows, 2 sorted lists (for tests:
+//              every backend, like every block size and thread count, gives the same output)
+//   block_bytes bitmap bytes held at once (0: kBlockBitmapBytes)
 // Returns a status; when status.bad_row >= 0 the content of out is unspecified.
 inline SampleStatus sample_negatives(const int32_t* users, int64_t m, const int64_t* indptr,
                                      int64_t n_users, const int32_t* pos, int64_t n_items,
                                      const double* weights, int64_t n, bool replace,
-                                     uint64_t seed, int threads, int32_t* out) {
+                                     uint64_t seed, int threads, int32_t* out, int backend = 0,
+                                     int64_t block_bytes = 0) {
     using namespace sampling_detail;
     SampleStatus status;
     if (m == 0 || n == 0) return status;
@@ -437,17 +519,29 @@ inline SampleStatus sample_negatives(const int32_t* users, int64_t m, const int6
     for (int64_t u = 0; u < n_users; ++u) {
         if (block_of[u] == 0) present.push_back(static_cast<int32_t>(u));
     }
-    const int64_t row_bytes = std::max<int64_t>(1, static_cast<int64_t>(c.words) * 8);
-    const int64_t per_block = std::max<int64_t>(1, kBlockBitmapBytes / row_bytes);
     const int64_t n_present = static_cast<int64_t>(present.size());
+    // Bitmap rows unless they would take far more memory than the positives themselves
+    // (a large catalogue with short histories): then sorted lists and binary search.
+    int64_t present_positives = 0;
+    for (const int32_t u : present) present_positives += indptr[u + 1] - indptr[u];
+    const int64_t row_bytes = std::max<int64_t>(1, static_cast<int64_t>(c.words) * 8);
+    c.use_bitmap = backend == 0 ? n_present * row_bytes <= 16 * present_positives + (int64_t{1} << 20)
+                                : backend == 1;
+    if (block_bytes <= 0) block_bytes = kBlockBitmapBytes;
+    const int64_t per_block =
+        c.use_bitmap ? std::max<int64_t>(1, block_bytes / row_bytes) : std::max<int64_t>(1, n_present);
     const int64_t n_blocks = (n_present + per_block - 1) / per_block;
     std::vector<int64_t> order, begin{0, m};
     if (n_blocks > 1) {
         for (int64_t j = 0; j < n_present; ++j) block_of[present[j]] = static_cast<int32_t>(j / per_block);
         bucket_rows(block_of, users, m, n_blocks, threads, order, begin);
     }
-    c.identity_slots = n_blocks == 1 && n_present == n_users;
-    c.bitmap.reset(new uint64_t[static_cast<size_t>(std::min(n_present, per_block)) * c.words]);
+    c.identity_slots = c.use_bitmap && n_blocks == 1 && n_present == n_users;
+    if (c.use_bitmap) {
+        c.bitmap.reset(new uint64_t[static_cast<size_t>(std::min(n_present, per_block)) * c.words]);
+    } else {
+        c.sorted_copy.reset(new int32_t[static_cast<size_t>(std::max<int64_t>(1, indptr[n_users]))]);
+    }
 
     int64_t first_bad = -1;
 #pragma omp parallel num_threads(threads)
@@ -456,7 +550,13 @@ inline SampleStatus sample_negatives(const int32_t* users, int64_t m, const int6
         for (int64_t b = 0; b < n_blocks; ++b) {
             const int64_t lo = b * per_block, hi = std::min(n_present, lo + per_block);
 #pragma omp for schedule(dynamic, 64)
-            for (int64_t j = lo; j < hi; ++j) c.load_user(present[j], j - lo);
+            for (int64_t j = lo; j < hi; ++j) {
+                if (c.use_bitmap) {
+                    c.load_user(present[j], j - lo);
+                } else {
+                    c.load_user_list(present[j]);
+                }
+            }
             const int64_t row_lo = begin[b], row_hi = begin[b + 1];
             const int64_t* rows = n_blocks == 1 ? nullptr : order.data();
             const int64_t chunks = (row_hi - row_lo + kRowChunk - 1) / kRowChunk;

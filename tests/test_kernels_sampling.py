@@ -166,19 +166,57 @@ def test_output_of_a_row_depends_only_on_seed_row_and_user_positives():
     np.testing.assert_array_equal(a, c)
 
 
-def test_user_bitmaps_in_several_blocks_give_the_same_rows():
-    # 2^21 items make each user's bitmap 256 KiB, so 600 users need several 64 MiB blocks
-    # and the rows are bucketed by block; every row must match a one-block call.
+def native(users, indptr, items, n_items, n, *, seed, popularity=None, replace=True,
+           threads=1, backend=0, block_bytes=0):
+    """The extension directly, to force a backend (1 bitmaps, 2 sorted lists) and block size."""
+    return kernels._native().sample_negatives(users, indptr, items, n_items, popularity, n,
+                                              replace, seed, threads, backend, block_bytes)
+
+
+@pytest.mark.parametrize("replace", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n", [1, 6])
+def test_backends_and_bitmap_blocks_give_the_same_rows(replace, weighted, n):
+    # Positives as bitmap rows (in one block, or 2-user blocks with rows bucketed by block)
+    # or as sorted lists (sorting copies of unsorted users): the rows must not change.
+    rng = np.random.default_rng(4)
+    n_items = 300
+    rows = [rng.choice(n_items, size, replace=True).tolist()
+            for size in rng.integers(0, 290, 40)]  # unsorted, duplicates, some dense users
+    rows[3] = sorted(set(rows[3]))
+    indptr, items = csr(rows)
+    users = rng.integers(0, 40, 700).astype(np.int32)
+    weights = rng.random(n_items) if weighted else None
+    args = (users, indptr, items, n_items, n)
+    auto = kernels.sample_negatives(*args, seed=5, popularity=weights, replace=replace)
+    for backend, block_bytes, threads in [(1, 0, 1), (1, 100, 2), (2, 0, 1), (2, 0, 2)]:
+        out, status = native(*args, seed=5, popularity=weights, replace=replace,
+                             threads=threads, backend=backend, block_bytes=block_bytes)
+        assert status is None
+        np.testing.assert_array_equal(out, auto, err_msg=f"backend {backend}, {block_bytes} B")
+
+
+def test_large_catalogue_short_histories_use_sorted_lists():
+    # 2^21 items with 20 positives per user: bitmap rows would take 256 KiB per user, so
+    # sorted lists are chosen; rows match forced bitmaps and never hold a positive.
     n_items = 2**21
     rng = np.random.default_rng(3)
-    rows = [rng.choice(n_items, 20, replace=False).tolist() for _ in range(600)]
+    rows = [rng.choice(n_items, 20, replace=False).tolist() for _ in range(50)]
     indptr, items = csr(rows)
-    users = rng.integers(0, 600, 900).astype(np.int32)
-    many = kernels.sample_negatives(users, indptr, items, n_items, 2, seed=6, threads=2)
-    few = kernels.sample_negatives(users[:40], indptr, items, n_items, 2, seed=6)
-    np.testing.assert_array_equal(many[:40], few)
-    for u, row in zip(users.tolist(), many.tolist()):
+    users = rng.integers(0, 50, 300).astype(np.int32)
+    auto = kernels.sample_negatives(users, indptr, items, n_items, 3, seed=6, threads=2)
+    bitmaps, _ = native(users, indptr, items, n_items, 3, seed=6, backend=1)
+    np.testing.assert_array_equal(auto, bitmaps)
+    for u, row in zip(users.tolist(), auto.tolist()):
         assert not set(row) & set(rows[u])
+
+
+def test_backends_report_the_same_bad_row():
+    indptr, items = csr([[0, 1], [2, 1, 0, 1], [1]])
+    users = users_of(0, 2, 1, 1)
+    for backend in (1, 2):
+        _, status = native(users, indptr, items, 3, 1, seed=0, backend=backend)
+        assert status == (2, 1, 3, 3, 1)
 
 
 @settings(max_examples=40, deadline=None)
