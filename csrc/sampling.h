@@ -115,14 +115,15 @@ inline bool sorted_contains(const int32_t* a, int64_t len, int32_t x) {
 }
 
 // Per user that occurs: its positives as a bitmap row or a sorted list, and statistics.
+// 32 bytes: two users per cache line.
 struct UserState {
     const uint64_t* positives = nullptr;  // bitmap row of the user's positives (current block)
     const int32_t* list = nullptr;        // or: the user's positives, ascending
     int64_t list_len = 0;
-    int64_t blocked = 0;                  // distinct eligible positives
-    double mass = 0.0;                    // their total weight (popularity)
+    int32_t blocked = 0;                  // distinct eligible positives (< n_items < 2^31)
     Mode mode = Mode::kReject;
 };
+static_assert(sizeof(UserState) == 32, "UserState should stay 32 bytes");
 
 // Everything the threads share. Per-user state is filled for users that occur only.
 struct Context {
@@ -143,6 +144,7 @@ struct Context {
     bool identity_slots;      // user u's bitmap row is row u (one block holding every user)
     std::vector<uint64_t> ineligible;  // [words] zero-weight items, plus the padding bits
     std::vector<UserState> state;      // [n_users]
+    bool prefetch_state;               // state outgrows the caches: look it up a group ahead
     std::unique_ptr<uint64_t[]> bitmap;  // [block users, words] positives of the block's users
                                          // (uninitialised: each row is cleared when loaded)
     std::unique_ptr<int32_t[]> sorted_copy;  // [nnz] sorted copies of unsorted users' lists,
@@ -160,8 +162,7 @@ struct Context {
     // Record user u's distinct eligible positives and choose how its rows are served.
     void set_stats(int32_t u, int64_t count, double mass) {
         UserState& s = state[u];
-        s.blocked = count;
-        s.mass = mass;
+        s.blocked = static_cast<int32_t>(count);
         // Rejection would waste too many draws: < 1/8 of candidates accepted at the last draw.
         const int64_t left = eligible - count - (replace ? 0 : n - 1);
         bool low = left * 8 < eligible;
@@ -221,7 +222,7 @@ struct Context {
 // One thread's scratch: items drawn in the current row, and the last complement built.
 class Worker {
  public:
-    static constexpr int kGroup = 16;  // rows whose first candidate is drawn (and prefetched) ahead
+    static constexpr int kGroup = 16;  // rows per pipeline stage (see rows_impl)
 
     explicit Worker(const Context& ctx) : c_(ctx), drawn_(ctx.replace ? 0 : ctx.words, 0) {}
 
@@ -239,64 +240,82 @@ class Worker {
 
  private:
     // kOrdered: rows come through `order`; kSingle: n == 1 with replacement.
+    //
+    // Rows meet cache misses in their user's state and positives, so they are served in
+    // groups, software-pipelined: while group q is served, group q + 1 has its positives
+    // prefetched (the bitmap row, the word of its first candidate, or the start of its
+    // sorted list) and, when the per-user state outgrows the caches, group q + 2 its state.
+    // A single draw whose first candidate is a negative is served without calling serve(),
+    // whatever the user's mode (for a user served from the complement, a candidate that is
+    // a negative has the same distribution as a complement draw; a user with no negative
+    // rejects it); any other row is served by serve(), which starts the row's stream afresh.
     template <bool kOrdered, bool kSingle>
     void rows_impl(const int64_t* order, int64_t k0, int64_t k1, int32_t* out) {
-        int32_t first[kGroup];
-        const uint64_t* bits[kGroup];
-        const UserState* st[kGroup];
+        int32_t first[2][kGroup];
+        const uint64_t* bits[2][kGroup];
+        const UserState* st[2][kGroup];
         const size_t lines = (c_.words + 7) / 8;
         // Few draws per row touch one line of the user's bitmap row; many touch all of it.
         const bool whole_row = !kSingle && static_cast<int64_t>(lines) <= 4 * c_.n;
         const bool bitmap = c_.use_bitmap;
-        for (int64_t k = k0; k < k1; k += kGroup) {
-            const int g = static_cast<int>(std::min<int64_t>(kGroup, k1 - k));
-            // Rows meet cache misses in their user's bitmap row: prefetch it (or the word of
-            // the first candidate) for the whole group before serving any row, so the misses
-            // overlap. A single draw whose first candidate is a negative is served right here,
-            // whatever the user's mode; otherwise serve() starts the row's stream afresh.
-            for (int j = 0; j < g; ++j) {
-                const int64_t r = kOrdered ? order[k + j] : k + j;
+        auto row_at = [&](int64_t k) { return kOrdered ? order[k] : k; };
+
+        auto prefetch_states = [&](int64_t k) {
+            for (int64_t e = std::min(k1, k + kGroup); k < e; ++k) __builtin_prefetch(&c_.state[c_.users[row_at(k)]]);
+        };
+        auto prepare = [&](int64_t k, int slot) {
+            for (int j = 0; j < kGroup && k + j < k1; ++j) {
+                const int64_t r = row_at(k + j);
                 const int32_t u = c_.users[r];
-                if (kSingle) {
-                    // One draw with replacement: every user tries one candidate first (for a
-                    // user served from the complement, a candidate that is a negative has the
-                    // same distribution as a complement draw; users with no negative reject).
-                    if (bitmap && c_.identity_slots) {
-                        bits[j] = c_.bitmap.get() + u * c_.words;
-                    } else {
-                        st[j] = &c_.state[u];
-                        bits[j] = st[j]->positives;
-                    }
+                if (kSingle && bitmap && c_.identity_slots) {
+                    bits[slot][j] = c_.bitmap.get() + u * c_.words;
                 } else {
-                    st[j] = &c_.state[u];
-                    if (st[j]->mode != Mode::kReject) continue;
-                    bits[j] = st[j]->positives;
+                    const UserState* s = &c_.state[u];
+                    st[slot][j] = s;
+                    bits[slot][j] = s->positives;
+                    if (!kSingle && s->mode != Mode::kReject) continue;
+                }
+                if (kSingle || (bitmap && !whole_row)) {
+                    CounterRng rng(c_.key, static_cast<uint64_t>(r));
+                    first[slot][j] = c_.draw(rng);
                 }
                 if (!bitmap) {
-                    // The sorted list: prefetch its first lines (a binary search reads a few).
-                    const int64_t list_lines = std::min<int64_t>(8, (st[j]->list_len + 15) / 16);
-                    for (int64_t l = 0; l < list_lines; ++l) __builtin_prefetch(st[j]->list + 16 * l);
-                    if (kSingle) {
-                        CounterRng rng(c_.key, static_cast<uint64_t>(r));
-                        first[j] = c_.draw(rng);
-                    }
+                    const UserState* s = st[slot][j];
+                    const int64_t list_lines = std::min<int64_t>(8, (s->list_len + 15) / 16);
+                    for (int64_t l = 0; l < list_lines; ++l) __builtin_prefetch(s->list + 16 * l);
                 } else if (whole_row) {
-                    for (size_t l = 0; l < lines; ++l) __builtin_prefetch(bits[j] + 8 * l);
+                    for (size_t l = 0; l < lines; ++l) __builtin_prefetch(bits[slot][j] + 8 * l);
                 } else {
-                    CounterRng rng(c_.key, static_cast<uint64_t>(r));
-                    first[j] = c_.draw(rng);
-                    __builtin_prefetch(bits[j] + (static_cast<uint32_t>(first[j]) >> 6));
+                    __builtin_prefetch(bits[slot][j] + (static_cast<uint32_t>(first[slot][j]) >> 6));
                 }
             }
-            for (int j = 0; j < g; ++j) {
-                const int64_t r = kOrdered ? order[k + j] : k + j;
-                if (kSingle && !(bitmap ? test_bit(bits[j], first[j])
-                                        : sorted_contains(st[j]->list, st[j]->list_len, first[j]))) {
-                    out[r] = first[j];
-                } else {
-                    serve(r, out + r * c_.n);
+        };
+        auto finish = [&](int64_t k, int slot) {
+            for (int j = 0; j < kGroup && k + j < k1; ++j) {
+                const int64_t r = row_at(k + j);
+                if (kSingle) {
+                    const int32_t item = first[slot][j];
+                    const bool positive = bitmap ? test_bit(bits[slot][j], item)
+                                                 : sorted_contains(st[slot][j]->list, st[slot][j]->list_len, item);
+                    if (!positive) {
+                        out[r] = item;
+                        continue;
+                    }
                 }
+                serve(r, out + r * c_.n);
             }
+        };
+
+        if (c_.prefetch_state) {
+            prefetch_states(k0);
+            prefetch_states(k0 + kGroup);
+        }
+        prepare(k0, 0);
+        int slot = 0;
+        for (int64_t k = k0; k < k1; k += kGroup, slot ^= 1) {
+            if (c_.prefetch_state) prefetch_states(k + 2 * kGroup);
+            prepare(k + kGroup, slot ^ 1);
+            finish(k, slot);
         }
     }
 
@@ -504,6 +523,7 @@ inline SampleStatus sample_negatives(const int32_t* users, int64_t m, const int6
         }
     }
     c.state.assign(n_users, UserState{});
+    c.prefetch_state = n_users * static_cast<int64_t>(sizeof(UserState)) > (int64_t{1} << 20);
 
     // The users that occur, in blocks whose bitmaps fit kBlockBitmapBytes together.
     // (With at least as many rows as users, all users are taken without looking.)
