@@ -7,15 +7,18 @@
 // (seed, r), and every code path below consumes that stream identically, so the output
 // depends on the seed and the inputs only -- never on the thread count or schedule.
 //
-// Layout of the work: the users that occur are given one bitmap row each (their positives,
-// any order, duplicates allowed), built in parallel; the rows of `users` are then served in
-// parallel, rejecting candidates whose bit is set (and, without replacement, those already
-// drawn in the row, kept in a per-thread bitmap). When all bitmap rows would exceed
-// kBlockBitmapBytes, users are split into blocks and the rows bucketed by block (a stable
-// parallel counting sort), one block at a time. A user whose acceptance rate is low
+// Layout of the work: the positives of each user that occurs (any order, duplicates allowed)
+// become a bitmap row -- or, when bitmap rows would take far more memory than the positives
+// themselves (large catalogue, short histories), a sorted list searched by bisection (the
+// CSR row itself when already sorted, else a sorted copy). The rows of `users` are then
+// served in parallel, rejecting candidates that are positives (and, without replacement,
+// those already drawn in the row, kept in a per-thread bitmap). When all bitmap rows would
+// exceed kBlockBitmapBytes, users are split into blocks and the rows bucketed by block (a
+// stable parallel counting sort), one block at a time. A user whose acceptance rate is low
 // (positives cover most of the catalogue or of the popularity mass), or a row that meets
 // kMaxStreak rejections in a row, draws from the enumerated complement instead -- the same
-// distribution: uniform (or weight-proportional) over the items that remain.
+// distribution: uniform (or weight-proportional) over the items that remain. Backends and
+// blocks change the memory layout only: the output is the same.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -201,17 +204,17 @@ struct Context {
     void load_user(int32_t u, int64_t row_slot) {
         uint64_t* row = bitmap.get() + row_slot * words;
         std::fill(row, row + words, uint64_t{0});
+        for (int64_t k = indptr[u]; k < indptr[u + 1]; ++k) set_bit(row, pos[k]);
+        // Distinct eligible positives, and their weight summed in ascending item order
+        // (as load_user_list does, so both backends make the same choices).
         int64_t count = 0;
         double mass = 0.0;
-        for (int64_t k = indptr[u]; k < indptr[u + 1]; ++k) {
-            const int32_t i = pos[k];
-            if (test_bit(row, i)) continue;
-            set_bit(row, i);
-            if (weights == nullptr) {
-                ++count;
-            } else if (weights[i] > 0.0) {
-                ++count;
-                mass += weights[i];
+        for (size_t w = 0; w < words; ++w) {
+            uint64_t bits = row[w] & ~ineligible[w];
+            count += __builtin_popcountll(bits);
+            while (weights && bits) {
+                mass += weights[w * 64 + __builtin_ctzll(bits)];
+                bits &= bits - 1;
             }
         }
         state[u].positives = row;
