@@ -134,9 +134,9 @@ def sample_negatives(users: np.ndarray, pos_indptr: np.ndarray, pos_items: np.nd
 
     users: int32 [M] user indices (may repeat). pos_indptr: int64 [n_users + 1] and
     pos_items: int32 [nnz], the CSR of each user's positives, in any order (sorted or not,
-    duplicates allowed: each user's positives become a bitmap, so neither matters).
-    Returns int32 [M, n]: ids in [0, n_items) that are not positives of that row's user. ``popularity`` None draws
-    uniformly; a float64 [n_items] of non-negative weights draws proportionally to them
+    duplicates allowed: each user's positives become a bitmap, or a sorted list for large
+    catalogues, so neither matters). Returns int32 [M, n]: ids in [0, n_items) that are not
+    positives of that row's user. ``popularity`` None draws uniformly; a float64 [n_items] of non-negative weights draws proportionally to them
     (zero-weight items are never drawn). ``replace=False``: no item twice in a row (drawn
     in sequence, each proportional to the weights among the items still left).
 

@@ -257,7 +257,8 @@ def test_empty_requests():
 
 def test_user_covering_the_catalogue_is_named():
     indptr, items = csr([[0], [2, 1, 0, 1]])
-    with pytest.raises(KernelInputError, match=r"user 1 \(users\[2\]\).*3 distinct positives cover all 3"):
+    pattern = r"user 1 \(users\[2\]\).*3 distinct positives cover all 3"
+    with pytest.raises(KernelInputError, match=pattern):
         kernels.sample_negatives(users_of(0, 0, 1), indptr, items, 3, 1, seed=0)
 
 

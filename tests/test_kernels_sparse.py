@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recplug import kernels
 from recplug.errors import KernelInputError
@@ -95,7 +97,8 @@ GOOD = dict(indptr=np.array([0, 2, 3], np.int64), indices=np.array([0, 2, 1], np
     (dict(indptr=np.array([0, 3, 2, 3], np.int64)), "indptr must be non-decreasing"),
     (dict(indptr=np.zeros(0, np.int64)), "indptr must have n_rows"),
     (dict(indptr=np.array([[0, 2, 3]], np.int64)), "indptr must be 1-d"),
-    (dict(indices=np.array([0, 3, 1], np.int32)), r"indices must hold column ids .* in \[0, 3\), found 3"),
+    (dict(indices=np.array([0, 3, 1], np.int32)),
+     r"indices must hold column ids .* in \[0, 3\), found 3"),
     (dict(indices=np.array([0, 2, 1], np.int64)), "indices must have dtype int32"),
     (dict(values=np.ones(2, np.float32)), "values must have one entry per index"),
     (dict(values=np.ones(3, np.float64)), "values must have dtype float32"),
@@ -140,10 +143,11 @@ def unsorted_duplicated_csr(n_users: int, n_items: int, nnz: int, seed: int) -> 
 
 def test_bipartite_norm_adj_matches_scipy():
     indptr, items, r = unsorted_duplicated_csr(50, 40, 600, seed=5)
-    assert len(np.unique(np.stack([np.repeat(np.arange(50), np.diff(indptr)), items]), axis=1)[0]) < 600
+    pairs = np.stack([np.repeat(np.arange(50), np.diff(indptr)), items])
+    assert np.unique(pairs, axis=1).shape[1] < 600  # duplicates present
     a_indptr, a_indices, a_values = kernels.bipartite_norm_adj(indptr, items, 40)
     ref = scipy_norm_adj(r)
-    assert a_indptr.dtype == np.int64 and a_indices.dtype == np.int32 and a_values.dtype == np.float32
+    assert (a_indptr.dtype, a_indices.dtype, a_values.dtype) == (np.int64, np.int32, np.float32)
     np.testing.assert_array_equal(a_indptr, ref.indptr)
     np.testing.assert_array_equal(a_indices, ref.indices)
     np.testing.assert_allclose(a_values, ref.data, rtol=1e-6)
@@ -182,3 +186,22 @@ def test_bipartite_norm_adj_bad_input():
         kernels.bipartite_norm_adj(indptr, np.array([0, 1], np.int64), 2)
     with pytest.raises(KernelInputError, match="exceed the int32 index range"):
         kernels.bipartite_norm_adj(indptr, np.array([0, 1], np.int32), 2**31 - 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_random_matmul_matches_dense_numpy(data):
+    n_rows = data.draw(st.integers(0, 12))
+    n_cols = data.draw(st.integers(1, 12))
+    d = data.draw(st.integers(0, 70))
+    lengths = data.draw(st.lists(st.integers(0, 8), min_size=n_rows, max_size=n_rows))
+    indptr = np.zeros(n_rows + 1, np.int64)
+    indptr[1:] = np.cumsum(lengths)
+    rng = np.random.default_rng(data.draw(st.integers(0, 1000)))
+    indices = rng.integers(0, n_cols, indptr[-1]).astype(np.int32)  # unsorted, repeats
+    values = rng.standard_normal(indptr[-1]).astype(np.float32)
+    dense = rng.standard_normal((n_cols, d)).astype(np.float32)
+    expected = np.zeros((n_rows, n_cols))
+    np.add.at(expected, (np.repeat(np.arange(n_rows), lengths), indices), values)
+    out = kernels.csr_dense_matmul(indptr, indices, values, dense, threads=2)
+    np.testing.assert_allclose(out, expected @ dense, rtol=1e-4, atol=1e-4)

@@ -106,7 +106,8 @@ def _sampling_rows(data: GraphData, repeats: int) -> list[BenchRow]:
         users = rng.choice(users, SAMPLED_ROWS, replace=False)
     users = rng.permutation(users).astype(np.int32)  # shuffled, as in a training epoch
     alternative = BitmapSampler(data)
-    name = "NumPy rejection, bit-packed bitmap" if alternative.packed else "NumPy rejection, bool bitmap"
+    kind = "bit-packed" if alternative.packed else "bool"
+    name = f"NumPy rejection, {kind} bitmap"
     rows = []
     for n in (1, 100):
         def ours() -> np.ndarray:
