@@ -253,7 +253,7 @@ PYBIND11_MODULE(_kernels, m) {
             "sample_negatives",
             [](const I32& users, const I64& pos_indptr, const I32& pos_items, int64_t n_items,
                const py::object& popularity, int64_t n, bool replace, uint64_t seed,
-               int threads) -> py::tuple {
+               int threads, int backend, int64_t block_bytes) -> py::tuple {
                 const int64_t rows = users.shape(0);
                 I32 out({rows, n});
                 F64 weights;
@@ -264,7 +264,8 @@ PYBIND11_MODULE(_kernels, m) {
                     py::gil_scoped_release release;
                     status = recplug::sample_negatives(users.data(), rows, pos_indptr.data(),
                                                        pos_indptr.shape(0) - 1, pos_items.data(), n_items,
-                                                       w, n, replace, seed, threads, out.mutable_data());
+                                                       w, n, replace, seed, threads, out.mutable_data(),
+                                                       backend, block_bytes);
                 }
                 if (status.bad_row < 0) return py::make_tuple(out, py::none());
                 return py::make_tuple(out, py::make_tuple(status.bad_row, status.user, status.positives,
@@ -272,7 +273,9 @@ PYBIND11_MODULE(_kernels, m) {
             },
             py::arg("users"), py::arg("pos_indptr"), py::arg("pos_items"), py::arg("n_items"),
             py::arg("popularity"), py::arg("n"), py::arg("replace"), py::arg("seed"), py::arg("threads"),
-            "n negatives per row of users -> (out, status); use recplug.kernels.sample_negatives.");
+            py::arg("backend") = 0, py::arg("block_bytes") = 0,
+            "n negatives per row of users -> (out, status); use recplug.kernels.sample_negatives. "
+            "backend (0 choose, 1 bitmaps, 2 sorted lists) and block_bytes exist for tests.");
     }
 
     // ---- sparse aggregation and graph adjacency (csrc/sparse.h) ----

@@ -3,8 +3,11 @@
 // thread count or schedule. Plain C++, no Python.
 //
 // Generator: SplitMix64 (Steele, Lea & Flood, "Fast splittable pseudorandom number
-// generators", OOPSLA 2014; passes BigCrush). Stream s under seed k starts at
-// mix64(mix64(k ^ C) + s * G2) and draw i returns mix64(start + (i + 1) * G).
+// generators", OOPSLA 2014; passes BigCrush) used as a counter-based generator: with
+// key = mix64(seed ^ C), 64-bit draw i of stream s is mix64(key + s * S + (i + 1) * G) for
+// two odd constants S and G -- a bijective mix of a distinct counter, so streams neither
+// share nor shift into each other for any realistic (stream, draw) range. 32-bit draws use
+// the two halves of one 64-bit draw, low half first.
 #pragma once
 #include <cstdint>
 
@@ -26,7 +29,8 @@ class CounterRng {
     static constexpr uint64_t kStream = 0xD1B54A32D192ED03ULL;  // odd spreading constant
 
     // Stream `stream` (e.g. an output row) under the key from seed_key(seed).
-    CounterRng(uint64_t key, uint64_t stream) : state_(mix64(key + stream * kStream)) {}
+    CounterRng(uint64_t key, uint64_t stream) : state_(key + stream * kStream) {}
+    CounterRng() : state_(0) {}
 
     // Next uniform 64-bit word.
     inline uint64_t next() {
@@ -48,11 +52,38 @@ class CounterRng {
         return static_cast<uint64_t>(m >> 64);
     }
 
+    // Next uniform 32-bit word: the low, then the high half of one 64-bit draw.
+    inline uint32_t next32() {
+        if (half_) {
+            half_ = false;
+            return static_cast<uint32_t>(spare_ >> 32);
+        }
+        spare_ = next();
+        half_ = true;
+        return static_cast<uint32_t>(spare_);
+    }
+
+    // Exactly uniform integer in [0, n), 1 <= n < 2^32, from 32-bit words (Lemire's method).
+    inline uint32_t bounded32(uint32_t n) {
+        uint64_t m = static_cast<uint64_t>(next32()) * n;
+        uint32_t low = static_cast<uint32_t>(m);
+        if (low < n) {
+            const uint32_t threshold = (0u - n) % n;
+            while (low < threshold) {
+                m = static_cast<uint64_t>(next32()) * n;
+                low = static_cast<uint32_t>(m);
+            }
+        }
+        return static_cast<uint32_t>(m >> 32);
+    }
+
     // Uniform double in (0, 1] with 53 random bits (never 0, so log() is finite).
     inline double open_unit() { return static_cast<double>((next() >> 11) + 1) * 0x1.0p-53; }
 
  private:
     uint64_t state_;
+    uint64_t spare_ = 0;
+    bool half_ = false;
 };
 
 }  // namespace recplug

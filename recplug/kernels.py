@@ -425,16 +425,18 @@ def sample_negatives(users: np.ndarray, pos_indptr: np.ndarray, pos_items: np.nd
     """Draw ``n`` negative items for each entry of ``users``.
 
     users: int32 [M] user indices (may repeat). pos_indptr: int64 [n_users + 1] and
-    pos_items: int32 [nnz], the CSR of each user's positives, in any order (sorted rows
-    are detected and binary-searched; duplicates are fine). Returns int32 [M, n]: ids in
-    [0, n_items) that are not positives of that row's user. ``popularity`` None draws
-    uniformly; a float64 [n_items] of non-negative weights draws proportionally to them
+    pos_items: int32 [nnz], the CSR of each user's positives, in any order (sorted or not,
+    duplicates allowed: each user's positives become a bitmap, or a sorted list for large
+    catalogues, so neither matters). Returns int32 [M, n]: ids in [0, n_items) that are not
+    positives of that row's user. ``popularity`` None draws uniformly; a float64 [n_items] of non-negative weights draws proportionally to them
     (zero-weight items are never drawn). ``replace=False``: no item twice in a row (drawn
     in sequence, each proportional to the weights among the items still left).
 
-    The output depends only on ``seed`` (an int in [0, 2**64)) and the inputs, never on
-    ``threads`` (0 = OpenMP default). Raises KernelInputError when a user has fewer
-    negatives available than a row needs (1, or ``n`` without replacement).
+    Row ``r`` depends only on ``seed`` (an int in [0, 2**64)), ``r`` and its user's
+    positives -- never on ``threads`` (0 = OpenMP default) or on the other rows. Users whose
+    positives cover most of the catalogue (or of the popularity mass) draw from the
+    enumerated complement instead of rejecting. Raises KernelInputError when a user has
+    fewer negatives available than a row needs (1, or ``n`` without replacement).
     """
     pos_indptr, pos_items = _graph_csr("pos_indptr", pos_indptr, "pos_items", pos_items,
                                        _graph_int("n_items", n_items, high=_INT32_MAX),
