@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -118,11 +118,58 @@ def _factors(model: Any, batch: ScoreBatch) -> tuple[np.ndarray, np.ndarray] | N
     return user_vecs, item_vecs
 
 
-def _store(per_user: dict[str, np.ndarray], metrics: dict[str, np.ndarray], config: EvalConfig,
-           start: int, stop: int) -> None:
-    for m in config.metrics:
-        for row, kk in enumerate(config.ks):
-            per_user[metric_name(m, kk)][start:stop] = metrics[m][row]
+class Collector:
+    """The users to evaluate, their batches, and the per-user metrics filled batch by batch.
+
+    Shared by full-ranking and sampled evaluation, so both report the same way.
+    """
+
+    def __init__(self, split: Split, which: str, config: EvalConfig):
+        self.start_time = time.perf_counter()
+        self.which, self.config = which, config
+        self.history = split.history(which)
+        self.targets = split.targets(which)
+        self.users = self.targets.users()
+        self.n_items = self.history.n_items
+        self.seq_indptr, self.seq_items = self.history.sequences()
+        self.priority = tie_priority(self.n_items, config.seed)
+        self.per_user = {metric_name(m, kk): np.zeros(len(self.users), dtype=np.float32)
+                         for m in config.metrics for kk in config.ks}
+        self.lists = ListStats(config.ks, split.train.item_popularity())
+        self.boundary_ties = 0
+
+    def batches(self, device: str) -> Iterator[tuple[int, np.ndarray, ScoreBatch]]:
+        """(offset of the batch in ``users``, its user indices, its ScoreBatch)."""
+        for start in range(0, len(self.users), self.config.batch_size):
+            batch_users = self.users[start:start + self.config.batch_size]
+            yield start, batch_users, make_batch(batch_users, self.seq_indptr, self.seq_items,
+                                                 self.n_items, device)
+
+    def batch_targets(self, batch_users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return csr_rows(self.targets.indptr, self.targets.items, batch_users)
+
+    def add(self, start: int, ids: np.ndarray, metrics: dict[str, np.ndarray],
+            boundary: np.ndarray | None = None) -> None:
+        """Record one batch: top-K ids ``[B, K]``, kernel metrics ``{m: [len(ks), B]}``, boundary ties."""
+        stop = start + ids.shape[0]
+        for m in self.config.metrics:
+            for row, kk in enumerate(self.config.ks):
+                self.per_user[metric_name(m, kk)][start:stop] = metrics[m][row]
+        self.lists.add(ids)
+        if boundary is not None:
+            self.boundary_ties += int(np.count_nonzero(boundary))
+
+    def result(self, *, tie_rate: bool = True, **info: Any) -> EvalResult:
+        n = len(self.users)
+        summary = {name: float(values.astype(np.float64).mean()) if n else float("nan")
+                   for name, values in self.per_user.items()}
+        summary.update(self.lists.summary())
+        rate = (self.boundary_ties / n if n else 0.0) if tie_rate else None
+        return EvalResult(which=self.which, protocol=self.config.protocol, users=self.users,
+                          per_user=self.per_user, summary=summary, boundary_tie_rate=rate,
+                          seconds=time.perf_counter() - self.start_time,
+                          info={"n_users": int(n), "n_items": int(self.n_items),
+                                "ties": self.config.ties, **info})
 
 
 def evaluate(model: Any, split: Split, which: str = "test", config: EvalConfig | None = None,
@@ -133,49 +180,24 @@ def evaluate(model: Any, split: Split, which: str = "test", config: EvalConfig |
         from recplug.evaluation.sampled import evaluate_sampled
 
         return evaluate_sampled(model, split, which, config, device=device)
-    start_time = time.perf_counter()
-    history = split.history(which)
-    targets = split.targets(which)
-    users = targets.users()
-    n_items = history.n_items
-    seq_indptr, seq_items = history.sequences()
-    hist = history.csr()
+    run = Collector(split, which, config)
+    hist = run.history.csr()
     hist_indptr, hist_items = hist.indptr.astype(np.int64), hist.indices.astype(np.int32)
-    priority = tie_priority(n_items, config.seed)
-    k = config.max_k
-    per_user = {metric_name(m, kk): np.zeros(len(users), dtype=np.float32)
-                for m in config.metrics for kk in config.ks}
-    lists = ListStats(config.ks, split.train.item_popularity())
-    boundary_ties = 0
-    for start in range(0, len(users), config.batch_size):
-        batch_users = users[start:start + config.batch_size]
-        batch = make_batch(batch_users, seq_indptr, seq_items, n_items, device)
+    k, threads = config.max_k, config.threads
+    for start, batch_users, batch in run.batches(device):
         exclude = csr_rows(hist_indptr, hist_items, batch_users)
-        batch_targets = csr_rows(targets.indptr, targets.items, batch_users)
+        targets = run.batch_targets(batch_users)
         factors = _factors(model, batch) if not config.force_torch else None
         if factors is not None:
-            ids, _, boundary = kernels.fused_topk(*factors, k, exclude=exclude, priority=priority,
-                                                  targets=batch_targets, ties=config.ties,
-                                                  threads=config.threads)
-            metrics = kernels.ranking_metrics(ids, batch_targets, config.ks, threads=config.threads)
-            lists.add(ids)
-            boundary_ties += int(np.count_nonzero(boundary))
-            _store(per_user, metrics, config, start, start + len(batch_users))
-            continue
-        scores = _as_scores(model.score(batch), batch, model)
-        if config.force_torch or not isinstance(scores, np.ndarray):
-            ids, boundary, metrics = _rank_torch(scores, k, exclude, priority, batch_targets, config)
+            ids, _, boundary = kernels.fused_topk(*factors, k, exclude=exclude, priority=run.priority,
+                                                  targets=targets, ties=config.ties, threads=threads)
+            metrics = kernels.ranking_metrics(ids, targets, config.ks, threads=threads)
         else:
-            ids, _, boundary = _rank_numpy(scores, k, exclude, priority, batch_targets, config)
-            metrics = kernels.ranking_metrics(ids, batch_targets, config.ks, threads=config.threads)
-        _store(per_user, metrics, config, start, start + len(batch_users))
-        lists.add(ids)
-        boundary_ties += int(np.count_nonzero(boundary))
-    summary = {name: float(values.astype(np.float64).mean()) if len(values) else float("nan")
-               for name, values in per_user.items()}
-    summary.update(lists.summary())
-    return EvalResult(which=which, protocol=config.protocol, users=users, per_user=per_user,
-                      summary=summary,
-                      boundary_tie_rate=boundary_ties / len(users) if len(users) else 0.0,
-                      seconds=time.perf_counter() - start_time,
-                      info={"n_users": int(len(users)), "n_items": int(n_items), "ties": config.ties})
+            scores = _as_scores(model.score(batch), batch, model)
+            if config.force_torch or not isinstance(scores, np.ndarray):
+                ids, boundary, metrics = _rank_torch(scores, k, exclude, run.priority, targets, config)
+            else:
+                ids, _, boundary = _rank_numpy(scores, k, exclude, run.priority, targets, config)
+                metrics = kernels.ranking_metrics(ids, targets, config.ks, threads=threads)
+        run.add(start, ids, metrics, boundary)
+    return run.result()

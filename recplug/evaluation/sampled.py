@@ -7,15 +7,12 @@ targets. Negatives depend only on the seed, so every model sees the same candida
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 
 from recplug import kernels
-from recplug.evaluation.batches import csr_rows, make_batch
-from recplug.evaluation.config import TIE_TIER, EvalConfig, metric_name
-from recplug.evaluation.lists import ListStats
+from recplug.evaluation.config import TIE_TIER, EvalConfig
 from recplug.splits.base import Split
 
 
@@ -48,53 +45,31 @@ def rank_candidates(cand_scores: np.ndarray, cand_items: np.ndarray, is_target: 
 
 def evaluate_sampled(model: Any, split: Split, which: str, config: EvalConfig,
                      *, device: str = "cpu"):
-    from recplug.evaluation.evaluator import EvalResult, _as_scores, _store, tie_priority
+    from recplug.evaluation.evaluator import Collector, _as_scores
 
-    start_time = time.perf_counter()
-    history = split.history(which)
-    targets = split.targets(which)
-    users = targets.users()
-    n_items = history.n_items
-    seq_indptr, seq_items = history.sequences()
-    pos_indptr, pos_items = _positives(history.csr(), targets, history.n_users)
+    run = Collector(split, which, config)
+    pos_indptr, pos_items = _positives(run.history.csr(), run.targets, run.history.n_users)
     popularity = None
     if config.sampler == "popularity":
         popularity = split.train.item_popularity().astype(np.float64)
-    negatives = kernels.sample_negatives(users, pos_indptr, pos_items, n_items, config.negatives,
+    negatives = kernels.sample_negatives(run.users, pos_indptr, pos_items, run.n_items, config.negatives,
                                          seed=config.seed, popularity=popularity, replace=False,
                                          threads=config.threads)
-    priority = tie_priority(n_items, config.seed)
-    per_user = {metric_name(m, kk): np.zeros(len(users), dtype=np.float32)
-                for m in config.metrics for kk in config.ks}
-    lists = ListStats(config.ks, split.train.item_popularity())
-    counts = targets.counts()
-    for start in range(0, len(users), config.batch_size):
-        batch_users = users[start:start + config.batch_size]
-        stop = start + len(batch_users)
-        batch = make_batch(batch_users, seq_indptr, seq_items, n_items, device)
+    counts = run.targets.counts()
+    for start, batch_users, batch in run.batches(device):
         scores = _as_scores(model.score(batch), batch, model)
         if not isinstance(scores, np.ndarray):
             scores = scores.cpu().numpy()
-        t_indptr, t_items = csr_rows(targets.indptr, targets.items, batch_users)
+        t_indptr, t_items = run.batch_targets(batch_users)
         width = int(counts[batch_users].max())
         cand = np.full((len(batch_users), width + config.negatives), -1, dtype=np.int64)
-        lengths = np.diff(t_indptr)
-        cols = np.arange(width)
-        mask = cols[None, :] < lengths[:, None]
+        mask = np.arange(width)[None, :] < np.diff(t_indptr)[:, None]
         cand[:, :width][mask] = t_items
-        cand[:, width:] = negatives[start:stop]
+        cand[:, width:] = negatives[start:start + len(batch_users)]
         is_target = np.zeros(cand.shape, dtype=bool)
         is_target[:, :width] = mask
         cand_scores = np.take_along_axis(scores, np.maximum(cand, 0), axis=1)
-        ids = rank_candidates(cand_scores, cand, is_target, priority, TIE_TIER[config.ties], config.max_k)
+        ids = rank_candidates(cand_scores, cand, is_target, run.priority, TIE_TIER[config.ties], config.max_k)
         metrics = kernels.ranking_metrics(ids, (t_indptr, t_items), config.ks, threads=config.threads)
-        _store(per_user, metrics, config, start, stop)
-        lists.add(ids)
-    summary = {name: float(v.astype(np.float64).mean()) if len(v) else float("nan")
-               for name, v in per_user.items()}
-    summary.update(lists.summary())
-    return EvalResult(which=which, protocol=config.protocol, users=users, per_user=per_user,
-                      summary=summary, boundary_tie_rate=None,
-                      seconds=time.perf_counter() - start_time,
-                      info={"n_users": int(len(users)), "n_items": int(n_items), "ties": config.ties,
-                            "negatives": config.negatives, "sampler": config.sampler})
+        run.add(start, ids, metrics)
+    return run.result(tie_rate=False, negatives=config.negatives, sampler=config.sampler)
