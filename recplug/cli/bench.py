@@ -58,10 +58,7 @@ def kernels_bench(
     scales = _scales(scale)
     from recplug.bench import kernels_graph, kernels_rank
 
-    rows: list[BenchRow] = []
-    for s in scales:
-        rows += kernels_rank.run(s, repeats)
-        rows += kernels_graph.run(s, repeats)
+    rows = [row for s in scales for module in (kernels_rank, kernels_graph) for row in module.run(s, repeats)]
     _report("recplug bench kernels", rows, json_out)
 
 
@@ -75,10 +72,7 @@ def eval_bench(
     scales = _scales(scale)
     from recplug.bench import eval as eval_bench_module
 
-    rows: list[BenchRow] = []
-    for s in scales:
-        rows += eval_bench_module.run(s, repeats)
-    _report("recplug bench eval", rows, json_out)
+    _report("recplug bench eval", [row for s in scales for row in eval_bench_module.run(s, repeats)], json_out)
 
 
 @app.command("train")
