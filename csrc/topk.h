@@ -67,148 +67,257 @@ inline TierBits tier_bits(int ties) {
     return {0u, 0u};
 }
 
-// Bounded min-heap of the `cap` largest keys, over caller-owned storage.
-struct Heap {
-    uint64_t* keys;
-    int32_t* ids;
-    int32_t* count;
-    int32_t cap;
+// A row's kept keys: the `cap` largest keys seen, in caller-owned storage (`count` used).
+// Small caps keep an array that is sorted ascending once full (cheap branch-free insertion);
+// large caps keep a binary min-heap. Either way keys[0] is the minimum once full.
+constexpr int32_t kSortedMaxCap = 64;
 
-    bool full() const { return *count >= cap; }
+// Cursor over a row's sorted global item ids (may repeat): excluded ones and targets.
+// Queries must come in increasing order of gid.
+struct Specials {
+    const int32_t* excl = nullptr;
+    int64_t n_excl = 0;
+    int64_t ie = 0;
+    const int32_t* tgt = nullptr;
+    int64_t n_tgt = 0;
+    int64_t it = 0;
 
-    // Offer a key; returns true when the minimum kept key changed (or the heap just filled).
-    bool offer(uint64_t key, int32_t id) {
-        int32_t n = *count;
-        if (n < cap) {
-            int32_t i = n;
-            while (i > 0) {
-                int32_t parent = (i - 1) / 2;
-                if (keys[parent] <= key) break;
-                keys[i] = keys[parent];
-                ids[i] = ids[parent];
-                i = parent;
-            }
-            keys[i] = key;
-            ids[i] = id;
-            *count = n + 1;
-            return n + 1 == cap;
-        }
-        if (key <= keys[0]) return false;
-        int32_t i = 0;
-        for (;;) {
-            int32_t child = 2 * i + 1;
-            if (child >= n) break;
-            if (child + 1 < n && keys[child + 1] < keys[child]) ++child;
-            if (keys[child] >= key) break;
-            keys[i] = keys[child];
-            ids[i] = ids[child];
-            i = child;
-        }
-        keys[i] = key;
-        ids[i] = id;
-        return true;
+    bool excluded(int64_t gid) {
+        while (ie < n_excl && excl[ie] < gid) ++ie;
+        return ie < n_excl && excl[ie] == gid;
+    }
+    bool target(int64_t gid) {
+        while (it < n_tgt && tgt[it] < gid) ++it;
+        return it < n_tgt && tgt[it] == gid;
     }
 };
 
-// Selection state of one row: its heap plus a float threshold for the fast reject test.
+// Selection state of one row: its kept keys plus a float threshold for the fast reject test.
 class RowSelector {
 public:
-    RowSelector(Heap heap, const int32_t* priority, TierBits tiers)
-        : heap_(heap), priority_(priority), tiers_(tiers) {
+    RowSelector(uint64_t* keys, int32_t* ids, int32_t* count, int32_t cap, const int32_t* priority,
+                TierBits tiers)
+        : keys_(keys), ids_(ids), count_(count), cap_(cap), priority_(priority), tiers_(tiers) {
         refresh();
     }
 
-    // Offer item `gid` (global id) with score s and tier bit.
-    void offer(float s, int64_t gid, uint32_t tier) {
-        uint64_t key = make_key(s, tier, priority_[gid]);
-        if (heap_.offer(key, static_cast<int32_t>(gid))) refresh();
+    // Offer item `gid` with score s unless it is excluded; targets get the target tier.
+    void consider(float s, int64_t gid, Specials& sp) {
+        if (sp.excluded(gid)) return;
+        const uint32_t tier = sp.target(gid) ? tiers_.target : tiers_.plain;
+        offer(make_key(s, tier, priority_[gid]), static_cast<int32_t>(gid));
     }
 
-    // Items gid0 .. gid0+n-1 with scores s[0..n), none excluded and none a target.
-    void scan_plain(const float* s, int64_t n, int64_t gid0) {
+    // Items gid0 .. gid0+n-1 with scores s[0..n). Specials are only looked at for items that
+    // pass the threshold, so the common case is one vector compare per 8 scores.
+    void scan(const float* s, int64_t n, int64_t gid0, Specials& sp) {
         int64_t i = 0;
-        for (; i < n && !use_threshold_; ++i) offer(s[i], gid0 + i, tiers_.plain);
+        for (; i < n && !use_threshold_; ++i) consider(s[i], gid0 + i, sp);
 #if defined(__AVX2__)
         // An item can only enter when score >= threshold score (ordered compare: NaN fails,
         // which is right since the threshold is a number and NaN ranks below numbers).
         __m256 t = _mm256_set1_ps(threshold_);
         for (; i + 16 <= n; i += 16) {
-            __m256 a = _mm256_loadu_ps(s + i);
-            __m256 b = _mm256_loadu_ps(s + i + 8);
-            __m256 ge = _mm256_or_ps(_mm256_cmp_ps(a, t, _CMP_GE_OQ), _mm256_cmp_ps(b, t, _CMP_GE_OQ));
-            if (_mm256_movemask_ps(ge) == 0) continue;
-            for (int64_t j = i; j < i + 16; ++j) {
-                if (s[j] >= threshold_) offer(s[j], gid0 + j, tiers_.plain);
-            }
+            const __m256 a = _mm256_loadu_ps(s + i);
+            const __m256 b = _mm256_loadu_ps(s + i + 8);
+            unsigned mask = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(a, t, _CMP_GE_OQ))) |
+                            (static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(b, t, _CMP_GE_OQ))) << 8);
+            if (mask == 0u) continue;
+            do {
+                const int64_t j = i + __builtin_ctz(mask);
+                mask &= mask - 1u;
+                if (s[j] >= threshold_) consider(s[j], gid0 + j, sp);
+            } while (mask != 0u);
             t = _mm256_set1_ps(threshold_);
         }
 #endif
         for (; i < n; ++i) {
-            if (s[i] >= threshold_) offer(s[i], gid0 + i, tiers_.plain);
+            if (s[i] >= threshold_) consider(s[i], gid0 + i, sp);
         }
     }
 
-    const TierBits& tiers() const { return tiers_; }
-
-private:
-    void refresh() {
-        use_threshold_ = false;
-        if (!heap_.full()) return;
-        uint32_t m = key_score_bits(heap_.keys[0]);
-        if (m == 0u) return;  // the k+1-th kept score is NaN: compare full keys instead
-        use_threshold_ = true;
-        threshold_ = bits_score(m);
+    // scan() with a seeded threshold. Group maxima of the chunk (a group = one lane of a run
+    // of 8-float vectors) each belong to a distinct item; dropping groups whose maximum may be
+    // an excluded item, the cap-th largest remaining maximum is a floor that at least cap
+    // candidates of the chunk reach, so nothing below it can make the top cap. Most items
+    // are then rejected before they touch the kept keys. When many excluded items would pass
+    // the floor, the chunk is scanned from a copy in which they are NaN.
+    void scan_seeded(const float* s, int64_t n, int64_t gid0, Specials& sp, std::vector<float>& copy,
+                     std::vector<float>& maxima) {
+        if (use_threshold_ || n < kSeedMinItemsPerSlot * static_cast<int64_t>(cap_)) {
+            scan(s, n, gid0, sp);  // a threshold from earlier chunks beats one chunk's seed
+            return;
+        }
+        const int64_t e0 = std::lower_bound(sp.excl, sp.excl + sp.n_excl, gid0) - sp.excl;
+        const int64_t e1 = std::lower_bound(sp.excl + e0, sp.excl + sp.n_excl, gid0 + n) - sp.excl;
+        float seed;
+        const float* source = s;
+        if (seed_floor(s, n, sp.excl + e0, e1 - e0, gid0, maxima, seed)) {
+            int64_t passing = 0;
+            for (int64_t j = e0; j < e1; ++j) passing += s[sp.excl[j] - gid0] >= seed ? 1 : 0;
+            if (passing > kMaxExcludedSurvivors) {
+                copy.assign(s, s + n);
+                const float nan = std::numeric_limits<float>::quiet_NaN();
+                for (int64_t j = e0; j < e1; ++j) copy[static_cast<size_t>(sp.excl[j] - gid0)] = nan;
+                source = copy.data();
+            }
+            floor_ = seed;
+            has_floor_ = true;
+            refresh();
+        }
+        scan(source, n, gid0, sp);
+        has_floor_ = false;
+        refresh();
     }
 
-    Heap heap_;
+private:
+#ifndef RECPLUG_SEED_MIN
+#define RECPLUG_SEED_MIN 32
+#endif
+    static constexpr int64_t kSeedMinItemsPerSlot = RECPLUG_SEED_MIN;
+    static constexpr int64_t kMaxExcludedSurvivors = 8;
+
+    // The cap-th largest of ~4*cap valid group maxima of x[0..n); false when fewer than cap
+    // groups are valid. excl: the n_excl sorted excluded ids of the chunk (global, base gid0).
+    bool seed_floor(const float* x, int64_t n, const int32_t* excl, int64_t n_excl, int64_t gid0,
+                    std::vector<float>& maxima, float& out) const {
+        const int64_t vectors = n / 8;
+        const int64_t wanted = (std::max<int64_t>(32, 4 * cap_) + 7) / 8;
+        const int64_t per_run = (vectors + wanted - 1) / wanted;
+        if (per_run < 1) return false;
+        const int64_t runs = (vectors + per_run - 1) / per_run;
+        maxima.resize(static_cast<size_t>(runs * 8));
+        const float minus_inf = -std::numeric_limits<float>::infinity();
+        for (int64_t run = 0; run < runs; ++run) {
+            const int64_t v0 = run * per_run, v1 = std::min(vectors, v0 + per_run);
+#if defined(__AVX2__)
+            __m256 acc = _mm256_set1_ps(minus_inf);
+            // maxps returns its second operand when either is NaN: NaN entries are skipped
+            for (int64_t v = v0; v < v1; ++v) acc = _mm256_max_ps(_mm256_loadu_ps(x + 8 * v), acc);
+            _mm256_storeu_ps(maxima.data() + 8 * run, acc);
+#else
+            float acc[8];
+            for (int l = 0; l < 8; ++l) acc[l] = minus_inf;
+            for (int64_t v = v0; v < v1; ++v)
+                for (int l = 0; l < 8; ++l) acc[l] = x[8 * v + l] > acc[l] ? x[8 * v + l] : acc[l];
+            std::copy(acc, acc + 8, maxima.begin() + 8 * run);
+#endif
+        }
+        // a group whose maximum equals an excluded item's score may have no other item there
+        for (int64_t j = 0; j < n_excl; ++j) {
+            const int64_t pos = static_cast<int64_t>(excl[j]) - gid0;
+            if (pos >= vectors * 8) break;
+            const size_t g = static_cast<size_t>((pos / 8) / per_run * 8 + pos % 8);
+            if (x[pos] >= maxima[g]) maxima[g] = minus_inf;
+        }
+        auto end = std::remove_if(maxima.begin(), maxima.end(), [&](float m) { return !(m > minus_inf); });
+        const int64_t valid = end - maxima.begin();
+        if (valid < cap_) return false;
+        auto nth = maxima.begin() + (valid - cap_);
+        std::nth_element(maxima.begin(), nth, end);
+        out = *nth;
+        return true;
+    }
+
+    void offer(uint64_t key, int32_t id) {
+        int32_t n = *count_;
+        if (cap_ <= kSortedMaxCap) {
+            if (n < cap_) {  // filling: append, sort once full
+                keys_[n] = key;
+                ids_[n] = id;
+                *count_ = ++n;
+                if (n == cap_) {
+                    sort_ascending();
+                    refresh();
+                }
+                return;
+            }
+            if (key <= keys_[0]) return;
+            // drop keys[0]; slide the smaller kept keys down until key's place
+            int32_t j = 0;
+            while (j + 1 < cap_ && keys_[j + 1] < key) {
+                keys_[j] = keys_[j + 1];
+                ids_[j] = ids_[j + 1];
+                ++j;
+            }
+            keys_[j] = key;
+            ids_[j] = id;
+            refresh();
+            return;
+        }
+        if (n < cap_) {  // heap push
+            int32_t i = n;
+            while (i > 0) {
+                const int32_t parent = (i - 1) / 2;
+                if (keys_[parent] <= key) break;
+                keys_[i] = keys_[parent];
+                ids_[i] = ids_[parent];
+                i = parent;
+            }
+            keys_[i] = key;
+            ids_[i] = id;
+            *count_ = n + 1;
+            if (n + 1 == cap_) refresh();
+            return;
+        }
+        if (key <= keys_[0]) return;
+        int32_t i = 0;  // replace the root, sift down
+        for (;;) {
+            int32_t child = 2 * i + 1;
+            if (child >= n) break;
+            if (child + 1 < n && keys_[child + 1] < keys_[child]) ++child;
+            if (keys_[child] >= key) break;
+            keys_[i] = keys_[child];
+            ids_[i] = ids_[child];
+            i = child;
+        }
+        keys_[i] = key;
+        ids_[i] = id;
+        refresh();
+    }
+
+    void sort_ascending() {
+        std::pair<uint64_t, int32_t> tmp[kSortedMaxCap];
+        for (int32_t j = 0; j < cap_; ++j) tmp[j] = {keys_[j], ids_[j]};
+        std::sort(tmp, tmp + cap_, [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (int32_t j = 0; j < cap_; ++j) {
+            keys_[j] = tmp[j].first;
+            ids_[j] = tmp[j].second;
+        }
+    }
+
+    // threshold = max(floor, smallest kept score) when known; NaN kept score: compare full keys.
+    void refresh() {
+        use_threshold_ = has_floor_;
+        threshold_ = floor_;
+        if (*count_ < cap_) return;
+        const uint32_t m = key_score_bits(keys_[0]);
+        if (m == 0u) return;
+        const float kept = bits_score(m);
+        threshold_ = has_floor_ ? std::max(floor_, kept) : kept;
+        use_threshold_ = true;
+    }
+
+    uint64_t* keys_;
+    int32_t* ids_;
+    int32_t* count_;
+    int32_t cap_;
     const int32_t* priority_;
     TierBits tiers_;
     float threshold_ = 0.0f;
     bool use_threshold_ = false;
+    float floor_ = 0.0f;  // a chunk's seed: at least cap candidates of the chunk score >= floor_
+    bool has_floor_ = false;
 };
 
-// Cursor over a row's special positions (sorted, may repeat): excluded ones and targets.
-struct Specials {
-    const int64_t* excl = nullptr;
-    int64_t n_excl = 0;
-    int64_t ie = 0;
-    const int64_t* tgt = nullptr;
-    int64_t n_tgt = 0;
-    int64_t it = 0;
-};
-
-// Offer positions lo..hi-1 (scores s[0 .. hi-lo), global id = gid_base + position), skipping
-// excluded positions and giving target positions the target tier. Windows must come in
-// increasing order of position for one Specials cursor.
-inline void scan_range(RowSelector& sel, Specials& sp, const float* s, int64_t lo, int64_t hi,
-                       int64_t gid_base) {
-    constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
-    int64_t pos = lo;
-    for (;;) {
-        while (sp.ie < sp.n_excl && sp.excl[sp.ie] < pos) ++sp.ie;
-        while (sp.it < sp.n_tgt && sp.tgt[sp.it] < pos) ++sp.it;
-        int64_t ne = sp.ie < sp.n_excl ? sp.excl[sp.ie] : kNone;
-        int64_t nt = sp.it < sp.n_tgt ? sp.tgt[sp.it] : kNone;
-        int64_t next = std::min(std::min(ne, nt), hi);
-        if (next > pos) sel.scan_plain(s + (pos - lo), next - pos, gid_base + pos);
-        if (next >= hi) return;
-        if (ne != next) {
-            uint32_t tier = (nt == next) ? sel.tiers().target : sel.tiers().plain;
-            sel.offer(s[next - lo], gid_base + next, tier);
-        }
-        pos = next + 1;
-    }
-}
-
-// Sorted copy of the entries of items[begin..end) that fall in [lo, hi), shifted by -lo.
-inline void collect_sorted(const int32_t* items, int64_t begin, int64_t end, int64_t lo,
-                           int64_t hi, std::vector<int64_t>& out) {
-    out.clear();
-    for (int64_t j = begin; j < end; ++j) {
-        int64_t g = items[j];
-        if (g >= lo && g < hi) out.push_back(g - lo);
-    }
-    if (!std::is_sorted(out.begin(), out.end())) std::sort(out.begin(), out.end());
+// The ids of items[begin..end) in increasing order: the row itself when already sorted, else a
+// sorted copy in `scratch`.
+inline const int32_t* sorted_row(const int32_t* items, int64_t begin, int64_t end,
+                                 std::vector<int32_t>& scratch) {
+    if (std::is_sorted(items + begin, items + end)) return items + begin;
+    scratch.assign(items + begin, items + end);
+    std::sort(scratch.begin(), scratch.end());
+    return scratch.data();
 }
 
 // Row r's [begin, end) in a CSR, clamped so a malformed indptr can never read out of bounds.
@@ -224,54 +333,64 @@ struct Csr {
     int64_t nnz = 0;
 };
 
-// Heap storage of n_rows rows, `cap` = k+1 slots each.
+// Kept-key storage of n_rows rows, `cap` = k+1 slots each.
 struct HeapStore {
     uint64_t* keys;
     int32_t* ids;
     int32_t* count;
     int32_t cap;
-    Heap row(int64_t r) const { return Heap{keys + r * cap, ids + r * cap, count + r, cap}; }
+    RowSelector selector(int64_t r, const int32_t* priority, TierBits tiers) const {
+        return RowSelector(keys + r * cap, ids + r * cap, count + r, cap, priority, tiers);
+    }
 };
 
+// The Specials of row r: its exclusions and (when ties use them) its targets, sorted.
+inline Specials row_specials(const Csr& exclude, const Csr& targets, bool use_targets, int64_t r,
+                             std::vector<int32_t>& excl_scratch, std::vector<int32_t>& tgt_scratch) {
+    Specials sp;
+    int64_t b, e;
+    if (exclude.indptr != nullptr) {
+        csr_row(exclude.indptr, exclude.nnz, r, b, e);
+        sp.excl = sorted_row(exclude.items, b, e, excl_scratch);
+        sp.n_excl = e - b;
+    }
+    if (use_targets && targets.indptr != nullptr) {
+        csr_row(targets.indptr, targets.nnz, r, b, e);
+        sp.tgt = sorted_row(targets.items, b, e, tgt_scratch);
+        sp.n_tgt = e - b;
+    }
+    return sp;
+}
+
 // Fold one chunk of scores [n_rows, width] (items item_offset .. item_offset+width-1) into the
-// heaps. priority has at least item_offset+width entries.
+// kept keys. priority has at least item_offset+width entries.
 inline void update(const float* scores, int64_t n_rows, int64_t width, int64_t item_offset,
                    Csr exclude, Csr targets, const int32_t* priority, int ties, HeapStore store,
                    int threads) {
     const TierBits tiers = tier_bits(ties);
-    const bool use_targets = ties != kRandom && targets.indptr != nullptr;
+    const bool use_targets = ties != kRandom;
 #pragma omp parallel num_threads(resolve_threads(threads)) if (n_rows > 1)
     {
-        std::vector<int64_t> excl, tgt;
-#pragma omp for schedule(dynamic, 8)
+        std::vector<int32_t> excl, tgt;
+        std::vector<float> copy, maxima;
+#pragma omp for schedule(dynamic, 16)
         for (int64_t r = 0; r < n_rows; ++r) {
-            Specials sp;
-            int64_t b, e;
-            if (exclude.indptr != nullptr) {
-                csr_row(exclude.indptr, exclude.nnz, r, b, e);
-                collect_sorted(exclude.items, b, e, item_offset, item_offset + width, excl);
-                sp.excl = excl.data();
-                sp.n_excl = static_cast<int64_t>(excl.size());
-            }
-            if (use_targets) {
-                csr_row(targets.indptr, targets.nnz, r, b, e);
-                collect_sorted(targets.items, b, e, item_offset, item_offset + width, tgt);
-                sp.tgt = tgt.data();
-                sp.n_tgt = static_cast<int64_t>(tgt.size());
-            }
-            RowSelector sel(store.row(r), priority, tiers);
-            scan_range(sel, sp, scores + r * width, 0, width, item_offset);
+            Specials sp = row_specials(exclude, targets, use_targets, r, excl, tgt);
+            RowSelector sel = store.selector(r, priority, tiers);
+            sel.scan_seeded(scores + r * width, width, item_offset, sp, copy, maxima);
         }
     }
 }
 
 // Sorted (best first) top-k of one row: ids (-1 when unfilled), scores (NaN when unfilled),
 // and whether the k-th kept score equals the best dropped one (both NaN counts as equal).
-inline void finish_row(const Heap& h, int32_t k, int32_t* out_ids, float* out_scores,
+inline void finish_row(const HeapStore& store, int64_t r, int32_t k, int32_t* out_ids, float* out_scores,
                        bool* out_boundary, std::vector<std::pair<uint64_t, int32_t>>& buf) {
-    const int32_t n = std::max(0, std::min(*h.count, h.cap));
+    const uint64_t* keys = store.keys + r * store.cap;
+    const int32_t* ids = store.ids + r * store.cap;
+    const int32_t n = std::max(0, std::min(store.count[r], store.cap));
     buf.resize(static_cast<size_t>(n));
-    for (int32_t j = 0; j < n; ++j) buf[j] = {h.keys[j], h.ids[j]};
+    for (int32_t j = 0; j < n; ++j) buf[j] = {keys[j], ids[j]};
     std::sort(buf.begin(), buf.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     for (int32_t j = 0; j < k; ++j) {
         if (j < n) {
@@ -293,7 +412,7 @@ inline void finish(HeapStore store, int64_t n_rows, int32_t k, int32_t* out_ids,
         std::vector<std::pair<uint64_t, int32_t>> buf;
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < n_rows; ++r)
-            finish_row(store.row(r), k, out_ids + r * k, out_scores + r * k, out_boundary + r, buf);
+            finish_row(store, r, k, out_ids + r * k, out_scores + r * k, out_boundary + r, buf);
     }
 }
 
