@@ -10,12 +10,78 @@
 #include <cstdint>
 #include <vector>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include "parallel.h"
 
 namespace recplug {
 namespace metrics {
 
 enum Metric : int { kHR = 0, kRecall, kNDCG, kMRR, kPrecision, kMAP, kNumMetrics };
+
+// Below this many (row, rank) pairs the work (~1 ms) does not pay for waking a thread team.
+constexpr int64_t kRowRanksPerThread = 100000;
+
+// The row's distinct targets in increasing order: the row itself when it already is, else a
+// sorted, deduplicated copy in `scratch`.
+inline const int32_t* distinct_sorted(const int32_t* items, int64_t n, std::vector<int32_t>& scratch) {
+    bool increasing = true;
+    for (int64_t j = 1; j < n; ++j) increasing &= items[j - 1] < items[j];
+    if (increasing) return items;
+    scratch.assign(items, items + n);
+    std::sort(scratch.begin(), scratch.end());
+    scratch.erase(std::unique(scratch.begin(), scratch.end()), scratch.end());
+    return scratch.data();
+}
+
+// Membership test against a row's distinct targets. Small sets are copied into whole 8-int
+// blocks padded with -1 (never a hit: ids tested are >= 0) and compared block-wise without
+// branches; large sets use binary search.
+class TargetSet {
+public:
+    static constexpr int64_t kLinearMax = 64;
+
+    void reset(const int32_t* sorted, int64_t n) {
+        sorted_ = sorted;
+        n_ = n;
+        if (n > kLinearMax) return;
+        blocks_ = (n + 7) / 8;
+        std::fill(padded_, padded_ + 8 * blocks_, -1);
+        std::copy(sorted, sorted + n, padded_);
+    }
+
+    bool contains(int32_t id) const {
+        if (n_ > kLinearMax) return std::binary_search(sorted_, sorted_ + n_, id);
+#if defined(__AVX2__)
+        const __m256i needle = _mm256_set1_epi32(id);
+        __m256i any = _mm256_setzero_si256();
+        for (int64_t b = 0; b < blocks_; ++b) {
+            const __m256i block = _mm256_load_si256(reinterpret_cast<const __m256i*>(padded_ + 8 * b));
+            any = _mm256_or_si256(any, _mm256_cmpeq_epi32(block, needle));
+        }
+        return !_mm256_testz_si256(any, any);
+#else
+        bool found = false;
+        for (int64_t j = 0; j < 8 * blocks_; ++j) found |= padded_[j] == id;
+        return found;
+#endif
+    }
+
+private:
+    const int32_t* sorted_ = nullptr;
+    int64_t n_ = 0;
+    int64_t blocks_ = 0;
+    alignas(32) int32_t padded_[kLinearMax];
+};
+
+// Whether id already appears in list[0..r).
+inline bool repeated(const int32_t* list, int64_t r, int32_t id) {
+    for (int64_t q = 0; q < r; ++q)
+        if (list[q] == id) return true;
+    return false;
+}
 
 // out: [kNumMetrics][n_ks][n_rows] float64. topk: [n_rows][L] int32. ks: each in [1, L].
 inline void ranking_metrics(const int32_t* topk, int64_t n_rows, int64_t L, const int64_t* indptr,
@@ -33,61 +99,56 @@ inline void ranking_metrics(const int32_t* topk, int64_t n_rows, int64_t L, cons
         discount[r] = 1.0 / std::log2(static_cast<double>(r) + 1.0);
         ideal[r] = ideal[r - 1] + discount[r];
     }
+    std::vector<double> inverse(static_cast<size_t>(kmax) + 1, 0.0);  // 1/r
+    for (int64_t r = 1; r <= kmax; ++r) inverse[r] = 1.0 / static_cast<double>(r);
     const int64_t plane = n_ks * n_rows;
-#pragma omp parallel num_threads(resolve_threads(threads)) if (n_rows > 1)
+#pragma omp parallel num_threads(resolve_threads(threads)) if (n_rows * kmax > kRowRanksPerThread)
     {
-        std::vector<int32_t> tset;
-        std::vector<char> taken;
-        // prefix values after rank r (index r): hits, dcg, first-hit rank, sum of precision at hits
-        std::vector<int64_t> hits(static_cast<size_t>(kmax) + 1);
+        std::vector<int32_t> scratch;
+        TargetSet targets;
+        // values after rank r (index r): hits, dcg, first-hit rank, sum of precision at hits
+        std::vector<int64_t> hits(static_cast<size_t>(kmax) + 1), first(static_cast<size_t>(kmax) + 1);
         std::vector<double> dcg(static_cast<size_t>(kmax) + 1), ap(static_cast<size_t>(kmax) + 1);
-        std::vector<int64_t> first(static_cast<size_t>(kmax) + 1);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 256)
         for (int64_t row = 0; row < n_rows; ++row) {
             const int64_t b = std::max<int64_t>(0, std::min(indptr[row], nnz));
             const int64_t e = std::max<int64_t>(b, std::min(indptr[row + 1], nnz));
-            tset.assign(items + b, items + e);
-            std::sort(tset.begin(), tset.end());
-            tset.erase(std::unique(tset.begin(), tset.end()), tset.end());
-            const int64_t nt = static_cast<int64_t>(tset.size());
+            const int32_t* tset = distinct_sorted(items + b, e - b, scratch);
+            const int64_t nt = tset == items + b ? e - b : static_cast<int64_t>(scratch.size());
             if (nt == 0) {
                 for (int m = 0; m < kNumMetrics; ++m)
                     for (int64_t j = 0; j < n_ks; ++j) out[m * plane + j * n_rows + row] = 0.0;
                 continue;
             }
-            taken.assign(static_cast<size_t>(nt), 0);
+            targets.reset(tset, nt);
             const int32_t* list = topk + row * L;
-            hits[0] = 0;
-            dcg[0] = 0.0;
-            ap[0] = 0.0;
-            first[0] = 0;
+            int64_t h = 0, f = 0;
+            double g = 0.0, a = 0.0;
             for (int64_t r = 1; r <= kmax; ++r) {
                 const int32_t id = list[r - 1];
-                bool hit = false;
-                if (id >= 0) {
-                    auto it = std::lower_bound(tset.begin(), tset.end(), id);
-                    if (it != tset.end() && *it == id) {
-                        char& t = taken[static_cast<size_t>(it - tset.begin())];
-                        hit = !t;
-                        t = 1;
-                    }
+                if (id >= 0 && targets.contains(id) && !repeated(list, r - 1, id)) {
+                    ++h;
+                    g += discount[r];
+                    a += static_cast<double>(h) * inverse[r];
+                    if (f == 0) f = r;
                 }
-                hits[r] = hits[r - 1] + (hit ? 1 : 0);
-                dcg[r] = dcg[r - 1] + (hit ? discount[r] : 0.0);
-                ap[r] = ap[r - 1] + (hit ? static_cast<double>(hits[r]) / static_cast<double>(r) : 0.0);
-                first[r] = first[r - 1] != 0 ? first[r - 1] : (hit ? r : 0);
+                hits[r] = h;
+                first[r] = f;
+                dcg[r] = g;
+                ap[r] = a;
             }
+            const double inv_nt = 1.0 / static_cast<double>(nt);
             for (int64_t j = 0; j < n_ks; ++j) {
                 const int64_t K = std::max<int64_t>(1, std::min(ks[j], kmax));
-                const double h = static_cast<double>(hits[K]);
+                const double hk = static_cast<double>(hits[K]);
                 const int64_t denom = std::min(K, nt);
                 double* o = out + j * n_rows + row;
                 o[kHR * plane] = hits[K] > 0 ? 1.0 : 0.0;
-                o[kRecall * plane] = h / static_cast<double>(nt);
+                o[kRecall * plane] = hk * inv_nt;
                 o[kNDCG * plane] = dcg[K] / ideal[denom];
-                o[kMRR * plane] = first[K] > 0 ? 1.0 / static_cast<double>(first[K]) : 0.0;
-                o[kPrecision * plane] = h / static_cast<double>(K);
-                o[kMAP * plane] = ap[K] / static_cast<double>(denom);
+                o[kMRR * plane] = first[K] > 0 ? inverse[first[K]] : 0.0;
+                o[kPrecision * plane] = hk * inverse[K];
+                o[kMAP * plane] = ap[K] * inverse[denom];
             }
         }
     }

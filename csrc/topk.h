@@ -176,38 +176,61 @@ private:
 #endif
     static constexpr int64_t kSeedMinItemsPerSlot = RECPLUG_SEED_MIN;
     static constexpr int64_t kMaxExcludedSurvivors = 8;
+#ifndef RECPLUG_SEED_GROUPS
+#define RECPLUG_SEED_GROUPS 2
+#endif
+    static constexpr int64_t kSeedGroupsPerSlot = RECPLUG_SEED_GROUPS;
 
-    // The cap-th largest of ~4*cap valid group maxima of x[0..n); false when fewer than cap
-    // groups are valid. excl: the n_excl sorted excluded ids of the chunk (global, base gid0).
+    // The cap-th largest of ~kSeedGroupsPerSlot*cap valid group maxima of x[0..n); false when
+    // fewer than cap groups are valid. A group is one lane of every 4th 8-float vector of a
+    // run of vectors (4 independent max chains per run). excl: the n_excl sorted excluded ids
+    // of the chunk (global, base gid0).
     bool seed_floor(const float* x, int64_t n, const int32_t* excl, int64_t n_excl, int64_t gid0,
                     std::vector<float>& maxima, float& out) const {
         const int64_t vectors = n / 8;
-        const int64_t wanted = (std::max<int64_t>(32, 4 * cap_) + 7) / 8;
-        const int64_t per_run = (vectors + wanted - 1) / wanted;
-        if (per_run < 1) return false;
-        const int64_t runs = (vectors + per_run - 1) / per_run;
-        maxima.resize(static_cast<size_t>(runs * 8));
+        const int64_t wanted = (kSeedGroupsPerSlot * cap_ + 31) / 32;  // runs of 32 groups
+        const int64_t per_run = std::max<int64_t>(4, (vectors + wanted - 1) / wanted);
+        const int64_t runs = vectors / per_run;  // a partial last run is left out
+        if (runs < 1) return false;
+        maxima.resize(static_cast<size_t>(runs * 32));
         const float minus_inf = -std::numeric_limits<float>::infinity();
         for (int64_t run = 0; run < runs; ++run) {
-            const int64_t v0 = run * per_run, v1 = std::min(vectors, v0 + per_run);
+            const float* base = x + 8 * run * per_run;
+            float* m = maxima.data() + 32 * run;
 #if defined(__AVX2__)
-            __m256 acc = _mm256_set1_ps(minus_inf);
             // maxps returns its second operand when either is NaN: NaN entries are skipped
-            for (int64_t v = v0; v < v1; ++v) acc = _mm256_max_ps(_mm256_loadu_ps(x + 8 * v), acc);
-            _mm256_storeu_ps(maxima.data() + 8 * run, acc);
+            __m256 acc0 = _mm256_set1_ps(minus_inf), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            int64_t v = 0;
+            for (; v + 4 <= per_run; v += 4) {
+                acc0 = _mm256_max_ps(_mm256_loadu_ps(base + 8 * v), acc0);
+                acc1 = _mm256_max_ps(_mm256_loadu_ps(base + 8 * v + 8), acc1);
+                acc2 = _mm256_max_ps(_mm256_loadu_ps(base + 8 * v + 16), acc2);
+                acc3 = _mm256_max_ps(_mm256_loadu_ps(base + 8 * v + 24), acc3);
+            }
+            if (v < per_run) acc0 = _mm256_max_ps(_mm256_loadu_ps(base + 8 * v), acc0);
+            if (v + 1 < per_run) acc1 = _mm256_max_ps(_mm256_loadu_ps(base + 8 * v + 8), acc1);
+            if (v + 2 < per_run) acc2 = _mm256_max_ps(_mm256_loadu_ps(base + 8 * v + 16), acc2);
+            _mm256_storeu_ps(m, acc0);
+            _mm256_storeu_ps(m + 8, acc1);
+            _mm256_storeu_ps(m + 16, acc2);
+            _mm256_storeu_ps(m + 24, acc3);
 #else
-            float acc[8];
-            for (int l = 0; l < 8; ++l) acc[l] = minus_inf;
-            for (int64_t v = v0; v < v1; ++v)
-                for (int l = 0; l < 8; ++l) acc[l] = x[8 * v + l] > acc[l] ? x[8 * v + l] : acc[l];
-            std::copy(acc, acc + 8, maxima.begin() + 8 * run);
+            for (int g = 0; g < 32; ++g) m[g] = minus_inf;
+            for (int64_t v = 0; v < per_run; ++v)
+                for (int l = 0; l < 8; ++l) {
+                    const float value = base[8 * v + l];
+                    float& slot = m[8 * (v % 4) + l];
+                    slot = value > slot ? value : slot;
+                }
 #endif
         }
         // a group whose maximum equals an excluded item's score may have no other item there
         for (int64_t j = 0; j < n_excl; ++j) {
             const int64_t pos = static_cast<int64_t>(excl[j]) - gid0;
-            if (pos >= vectors * 8) break;
-            const size_t g = static_cast<size_t>((pos / 8) / per_run * 8 + pos % 8);
+            const int64_t v = pos / 8;
+            if (v >= runs * per_run) break;
+            const int64_t run = v / per_run;
+            const size_t g = static_cast<size_t>(32 * run + 8 * ((v - run * per_run) % 4) + pos % 8);
             if (x[pos] >= maxima[g]) maxima[g] = minus_inf;
         }
         auto end = std::remove_if(maxima.begin(), maxima.end(), [&](float m) { return !(m > minus_inf); });
@@ -410,7 +433,7 @@ inline void finish(HeapStore store, int64_t n_rows, int32_t k, int32_t* out_ids,
 #pragma omp parallel num_threads(resolve_threads(threads)) if (n_rows > 1)
     {
         std::vector<std::pair<uint64_t, int32_t>> buf;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 256)
         for (int64_t r = 0; r < n_rows; ++r)
             finish_row(store, r, k, out_ids + r * k, out_scores + r * k, out_boundary + r, buf);
     }
