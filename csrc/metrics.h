@@ -36,9 +36,9 @@ inline const int32_t* distinct_sorted(const int32_t* items, int64_t n, std::vect
     return scratch.data();
 }
 
-// Membership test against a row's distinct targets. Small sets are copied into whole 8-int
-// blocks padded with -1 (never a hit: ids tested are >= 0) and compared block-wise without
-// branches; large sets use binary search.
+// A row's distinct targets, each hit at most once. Small sets are copied into whole 8-int
+// blocks padded with -1 (never a hit: ids looked up are >= 0) and compared block-wise
+// without branches; large sets use binary search.
 class TargetSet {
 public:
     static constexpr int64_t kLinearMax = 64;
@@ -46,42 +46,55 @@ public:
     void reset(const int32_t* sorted, int64_t n) {
         sorted_ = sorted;
         n_ = n;
-        if (n > kLinearMax) return;
+        small_taken_ = 0u;
+        if (n > kLinearMax) {
+            taken_.assign(static_cast<size_t>((n + 63) / 64), 0u);
+            return;
+        }
         blocks_ = (n + 7) / 8;
         std::fill(padded_, padded_ + 8 * blocks_, -1);
         std::copy(sorted, sorted + n, padded_);
     }
 
-    bool contains(int32_t id) const {
-        if (n_ > kLinearMax) return std::binary_search(sorted_, sorted_ + n_, id);
-#if defined(__AVX2__)
-        const __m256i needle = _mm256_set1_epi32(id);
-        __m256i any = _mm256_setzero_si256();
-        for (int64_t b = 0; b < blocks_; ++b) {
-            const __m256i block = _mm256_load_si256(reinterpret_cast<const __m256i*>(padded_ + 8 * b));
-            any = _mm256_or_si256(any, _mm256_cmpeq_epi32(block, needle));
-        }
-        return !_mm256_testz_si256(any, any);
-#else
-        bool found = false;
-        for (int64_t j = 0; j < 8 * blocks_; ++j) found |= padded_[j] == id;
-        return found;
-#endif
+    // True when id (>= 0) is a target not hit before; marks it hit.
+    bool hit(int32_t id) {
+        const int64_t i = find(id);
+        if (i < 0) return false;
+        uint64_t& word = n_ > kLinearMax ? taken_[static_cast<size_t>(i / 64)] : small_taken_;
+        const uint64_t bit = uint64_t{1} << (i % 64);
+        const bool fresh = (word & bit) == 0u;
+        word |= bit;
+        return fresh;
     }
 
 private:
+    // Index of id in the sorted set, or -1.
+    int64_t find(int32_t id) const {
+        if (n_ > kLinearMax) {
+            const int32_t* it = std::lower_bound(sorted_, sorted_ + n_, id);
+            return (it != sorted_ + n_ && *it == id) ? it - sorted_ : -1;
+        }
+        uint64_t found = 0u;
+#if defined(__AVX2__)
+        const __m256i needle = _mm256_set1_epi32(id);
+        for (int64_t b = 0; b < blocks_; ++b) {
+            const __m256i block = _mm256_load_si256(reinterpret_cast<const __m256i*>(padded_ + 8 * b));
+            const int m = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(block, needle)));
+            found |= static_cast<uint64_t>(static_cast<unsigned>(m)) << (8 * b);
+        }
+#else
+        for (int64_t j = 0; j < 8 * blocks_; ++j) found |= static_cast<uint64_t>(padded_[j] == id) << j;
+#endif
+        return found ? static_cast<int64_t>(__builtin_ctzll(found)) : -1;
+    }
+
     const int32_t* sorted_ = nullptr;
     int64_t n_ = 0;
     int64_t blocks_ = 0;
+    uint64_t small_taken_ = 0u;  // hit flags of a small set
+    std::vector<uint64_t> taken_;  // hit flags of a large set
     alignas(32) int32_t padded_[kLinearMax];
 };
-
-// Whether id already appears in list[0..r).
-inline bool repeated(const int32_t* list, int64_t r, int32_t id) {
-    for (int64_t q = 0; q < r; ++q)
-        if (list[q] == id) return true;
-    return false;
-}
 
 // out: [kNumMetrics][n_ks][n_rows] float64. topk: [n_rows][L] int32. ks: each in [1, L].
 inline void ranking_metrics(const int32_t* topk, int64_t n_rows, int64_t L, const int64_t* indptr,
@@ -126,7 +139,7 @@ inline void ranking_metrics(const int32_t* topk, int64_t n_rows, int64_t L, cons
             double g = 0.0, a = 0.0;
             for (int64_t r = 1; r <= kmax; ++r) {
                 const int32_t id = list[r - 1];
-                if (id >= 0 && targets.contains(id) && !repeated(list, r - 1, id)) {
+                if (id >= 0 && targets.hit(id)) {
                     ++h;
                     g += discount[r];
                     a += static_cast<double>(h) * inverse[r];
