@@ -37,6 +37,13 @@ constexpr int kNR = 16;         // items per register block (two 8-float vectors
 #endif
 constexpr int kUserBlock = RECPLUG_USER_BLOCK;  // users per task (a multiple of kMR)
 constexpr int kItemTile = RECPLUG_ITEM_TILE;  // items per score tile (a multiple of kNR)
+#ifndef RECPLUG_WHOLE_ROW_ITEMS
+#define RECPLUG_WHOLE_ROW_ITEMS 8192
+#endif
+// Catalogues up to this size are scored a whole row at a time (a [kUserBlock, n_items] tile of
+// at most 1.5 MiB), so the seeded threshold sees every item at once; larger ones stream
+// through kItemTile-wide tiles.
+constexpr int64_t kWholeRowItems = RECPLUG_WHOLE_ROW_ITEMS;
 
 // item_emb [n_items, d] -> panels of kNR items: packed[q][p][j] = item_emb[q*kNR + j][p], zero-padded.
 inline std::vector<float> pack_items(const float* item_emb, int64_t n_items, int64_t d, int threads) {
@@ -190,9 +197,11 @@ inline void fused_topk(const float* user_emb, int64_t n_users, const float* item
     const bool use_targets = ties != kRandom;
     const int32_t cap = k + 1;
     const int64_t n_blocks = (n_users + kUserBlock - 1) / kUserBlock;
+    const int64_t tile_width = n_items <= kWholeRowItems ? std::max<int64_t>(kNR, (n_items + kNR - 1) / kNR * kNR)
+                                                         : kItemTile;
 #pragma omp parallel num_threads(resolve_threads(threads)) if (n_blocks > 1)
     {
-        std::vector<float> tile(static_cast<size_t>(kUserBlock) * kItemTile);
+        std::vector<float> tile(static_cast<size_t>(kUserBlock) * tile_width);
         std::vector<uint64_t> keys(static_cast<size_t>(kUserBlock) * cap);
         std::vector<int32_t> ids(static_cast<size_t>(kUserBlock) * cap);
         std::vector<int32_t> count(kUserBlock);
@@ -215,17 +224,17 @@ inline void fused_topk(const float* user_emb, int64_t n_users, const float* item
                 specials[r] = row_specials(exclude, targets, use_targets, u0 + r, excl[r], tgt[r]);
                 selectors.push_back(store.selector(r, priority, tiers));
             }
-            for (int64_t t0 = 0; t0 < n_items; t0 += kItemTile) {
-                const int64_t t1 = std::min<int64_t>(n_items, t0 + kItemTile);
-                score_tile(user_emb + u0 * d, nb, d, packed.data(), bp, t0, t1, tile.data(), kItemTile);
+            for (int64_t t0 = 0; t0 < n_items; t0 += tile_width) {
+                const int64_t t1 = std::min<int64_t>(n_items, t0 + tile_width);
+                score_tile(user_emb + u0 * d, nb, d, packed.data(), bp, t0, t1, tile.data(), tile_width);
                 for (int r = 0; r < nb; ++r) {
                     // excluded entries of the tile become NaN: they never pass a threshold
-                    float* row = tile.data() + r * kItemTile;
+                    float* row = tile.data() + r * tile_width;
                     const Specials& sp = specials[r];
                     int64_t& j = patched[r];
                     for (; j < sp.n_excl && sp.excl[j] < t1; ++j)
                         if (sp.excl[j] >= t0) row[sp.excl[j] - t0] = std::numeric_limits<float>::quiet_NaN();
-                    selectors[r].scan_seeded(row, t1 - t0, t0, specials[r], copy, maxima);
+                    selectors[r].scan_seeded(row, t1 - t0, t0, specials[r], copy, maxima, true);
                 }
             }
             for (int r = 0; r < nb; ++r)

@@ -142,14 +142,18 @@ public:
     // candidates of the chunk reach, so nothing below it can make the top cap. Most items
     // are then rejected before they touch the kept keys. When many excluded items would pass
     // the floor, the chunk is scanned from a copy in which they are NaN.
+    // excluded_are_nan: the caller already set every excluded entry of s to NaN.
     void scan_seeded(const float* s, int64_t n, int64_t gid0, Specials& sp, std::vector<float>& copy,
-                     std::vector<float>& maxima) {
+                     std::vector<float>& maxima, bool excluded_are_nan = false) {
         if (use_threshold_ || n < kSeedMinItemsPerSlot * static_cast<int64_t>(cap_)) {
             scan(s, n, gid0, sp);  // a threshold from earlier chunks beats one chunk's seed
             return;
         }
-        const int64_t e0 = std::lower_bound(sp.excl, sp.excl + sp.n_excl, gid0) - sp.excl;
-        const int64_t e1 = std::lower_bound(sp.excl + e0, sp.excl + sp.n_excl, gid0 + n) - sp.excl;
+        int64_t e0 = 0, e1 = 0;  // the chunk's excluded ids: sp.excl[e0..e1)
+        if (!excluded_are_nan) {
+            e0 = std::lower_bound(sp.excl, sp.excl + sp.n_excl, gid0) - sp.excl;
+            e1 = std::lower_bound(sp.excl + e0, sp.excl + sp.n_excl, gid0 + n) - sp.excl;
+        }
         float seed;
         const float* source = s;
         if (seed_floor(s, n, sp.excl + e0, e1 - e0, gid0, maxima, seed)) {
@@ -225,12 +229,16 @@ private:
 #endif
         }
         // a group whose maximum equals an excluded item's score may have no other item there
+        int64_t run = 0, run_start = 0;  // excl is sorted: follow the runs without dividing
         for (int64_t j = 0; j < n_excl; ++j) {
-            const int64_t pos = static_cast<int64_t>(excl[j]) - gid0;
-            const int64_t v = pos / 8;
+            const int64_t pos = static_cast<int64_t>(excl[j]) - gid0;  // >= 0
+            const int64_t v = pos >> 3;
             if (v >= runs * per_run) break;
-            const int64_t run = v / per_run;
-            const size_t g = static_cast<size_t>(32 * run + 8 * ((v - run * per_run) % 4) + pos % 8);
+            while (v >= run_start + per_run) {
+                ++run;
+                run_start += per_run;
+            }
+            const size_t g = static_cast<size_t>(32 * run + 8 * ((v - run_start) & 3) + (pos & 7));
             if (x[pos] >= maxima[g]) maxima[g] = minus_inf;
         }
         auto end = std::remove_if(maxima.begin(), maxima.end(), [&](float m) { return !(m > minus_inf); });

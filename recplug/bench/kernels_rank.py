@@ -9,8 +9,12 @@ its alternative in the same run, both limited to 2 threads.
 
 from __future__ import annotations
 
+import gc
+import statistics
 import sys
+import time
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
@@ -47,6 +51,26 @@ class Synthetic:
         """Exclusion CSR of users start..stop-1, re-based to start at row 0."""
         a, b = self.indptr[start], self.indptr[stop]
         return self.indptr[start:stop + 1] - a, self.items[a:b]
+
+
+def paired_medians(ours: Callable[[], Any], alternative: Callable[[], Any],
+                   repeats: int) -> tuple[float, float]:
+    """Median seconds of two functions timed in alternation (one warm-up each).
+
+    Alternating, with the order swapped every round, exposes both to the same machine load,
+    which sequential blocks of runs do not on a shared machine.
+    """
+    ours(), alternative()
+    times: tuple[list[float], list[float]] = ([], [])
+    for i in range(repeats):
+        order = (0, 1) if i % 2 == 0 else (1, 0)
+        for which in order:
+            fn = ours if which == 0 else alternative
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            times[which].append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def _interactions(rng: np.random.Generator, n_users: int, n_items: int, n_target: int,
@@ -102,18 +126,20 @@ def _masked_rows(data: Synthetic, n_block: int, shape_note: str, repeats: int) -
         buffer.index_put_(mask, minus_inf)
         if not np.array_equal(ids, torch.topk(buffer, k).indices.numpy()):  # no ties in normal scores
             raise RuntimeError("masked_topk disagrees with torch.topk on tie-free scores")
-        ours = median_seconds(lambda: masked_topk(scores, k, exclude=exclude, priority=data.priority,
-                                                  threads=THREADS), repeats)
+
+        def ours() -> None:
+            masked_topk(scores, k, exclude=exclude, priority=data.priority, threads=THREADS)
 
         def alternative() -> None:
             buffer.index_put_(mask, minus_inf)
             torch.topk(buffer, k)
 
+        ours_s, alternative_s = paired_medians(ours, alternative, repeats)
         out.append(BenchRow(
             kernel=f"masked top-K K={k}",
             shape=f"{n_block} users x {data.n_items} items{shape_note}, {len(exclude[1]):,} excluded",
-            ours_s=ours, alternative="torch index_put_(-inf) + topk",
-            alternative_s=median_seconds(alternative, repeats), target=3.0))
+            ours_s=ours_s, alternative="torch index_put_(-inf) + topk",
+            alternative_s=alternative_s, target=3.0))
     return out
 
 
@@ -143,12 +169,13 @@ def _fused_rows(data: Synthetic, n_block: int, shape_note: str, repeats: int,
             scores.index_put_(mask, minus_inf)
             torch.topk(scores, k)
 
+    ours_s, alternative_s = paired_medians(ours, alternative, repeats)
     return [BenchRow(
         kernel="fused scoring + top-K K=20",
         shape=f"{n_block} users x {data.n_items} items x d={users.shape[1]}{shape_note}, "
               f"batches of {batch}",
-        ours_s=median_seconds(ours, repeats), alternative="torch matmul(out=buffer) + index_put_ + topk",
-        alternative_s=median_seconds(alternative, repeats), target=2.0)]
+        ours_s=ours_s, alternative="torch matmul(out=buffer) + index_put_ + topk",
+        alternative_s=alternative_s, target=2.0)]
 
 
 def _full_pass_row(data: Synthetic, repeats: int, batch: int = 4_096, budget_s: float = 6.0) -> BenchRow:
@@ -220,13 +247,14 @@ def _metric_row(data: Synthetic, repeats: int) -> BenchRow:
     for name, values in alt.items():
         if not np.allclose(ours[name][0], values, rtol=1e-12, atol=1e-15):
             raise RuntimeError(f"ranking_metrics and the NumPy reference disagree on {name}")
+    ours_s, alternative_s = paired_medians(
+        lambda: ranking_metrics(ids, targets, [10], threads=THREADS),
+        lambda: numpy_metrics(ids, targets, data.n_items, 10), repeats)
     return BenchRow(
         kernel="NDCG/Recall/HR@10 (ours: all six metrics)",
         shape=f"{len(ids)} users, lists of 10, {len(targets[1]):,} targets",
-        ours_s=median_seconds(lambda: ranking_metrics(ids, targets, [10], threads=THREADS), repeats),
-        alternative="NumPy searchsorted on user*n_items+item keys",
-        alternative_s=median_seconds(lambda: numpy_metrics(ids, targets, data.n_items, 10), repeats),
-        target=4.0)
+        ours_s=ours_s, alternative="NumPy searchsorted on user*n_items+item keys",
+        alternative_s=alternative_s, target=4.0)
 
 
 def run(scale: str = "ml1m", repeats: int = 5) -> list[BenchRow]:
