@@ -276,6 +276,23 @@ def test_fused_equals_masked_topk_of_score_matrix(seed, n_users, n_items, d, k, 
     assert np.all(np.abs(dense - exact) <= 1e-5 * scale)
 
 
+@pytest.mark.parametrize("n_items", [8192, 8193, 9500])
+def test_fused_streams_tiles_for_large_catalogues(n_items):
+    # above 8192 items fused_topk streams 1024-item tiles instead of whole rows
+    rng = np.random.default_rng(n_items)
+    n_users, d = 13, 3
+    users = rng.integers(-2, 3, size=(n_users, d)).astype(np.float32)
+    items = rng.integers(-2, 3, size=(n_items, d)).astype(np.float32)
+    exclude = random_csr(rng, n_users, n_items, 3000)
+    targets = random_csr(rng, n_users, n_items, 500)
+    priority = rng.permutation(n_items).astype(np.int32)
+    dense = (users.astype(np.float64) @ items.T.astype(np.float64)).astype(np.float32)
+    for ties, k in [("random", 3), ("optimistic", 40), ("pessimistic", 300)]:
+        got = fused_topk(users, items, k, exclude=exclude, priority=priority, targets=targets,
+                         ties=ties, threads=2)
+        assert_same(got, reference_topk(dense, k, exclude, priority, targets, ties))
+
+
 def test_score_matrix_is_exact_for_d1_and_independent_of_batch_composition():
     rng = np.random.default_rng(11)
     users = rng.normal(size=(100, 1)).astype(np.float32)
