@@ -447,5 +447,33 @@ inline void finish(HeapStore store, int64_t n_rows, int32_t k, int32_t* out_ids,
     }
 }
 
+// One-shot masked top-k of scores [n_rows, width] (items 0..width-1): update() and finish()
+// fused per row, with the kept keys in per-thread scratch.
+inline void select(const float* scores, int64_t n_rows, int64_t width, int32_t k, Csr exclude,
+                   Csr targets, const int32_t* priority, int ties, int32_t* out_ids, float* out_scores,
+                   bool* out_boundary, int threads) {
+    const TierBits tiers = tier_bits(ties);
+    const bool use_targets = ties != kRandom;
+    const int32_t cap = k + 1;
+#pragma omp parallel num_threads(resolve_threads(threads)) if (n_rows > 1)
+    {
+        std::vector<int32_t> excl, tgt;
+        std::vector<float> copy, maxima;
+        std::vector<uint64_t> keys(static_cast<size_t>(cap));
+        std::vector<int32_t> ids(static_cast<size_t>(cap));
+        int32_t count = 0;
+        std::vector<std::pair<uint64_t, int32_t>> buf;
+        const HeapStore store{keys.data(), ids.data(), &count, cap};
+#pragma omp for schedule(dynamic, 16)
+        for (int64_t r = 0; r < n_rows; ++r) {
+            count = 0;
+            Specials sp = row_specials(exclude, targets, use_targets, r, excl, tgt);
+            RowSelector sel = store.selector(0, priority, tiers);
+            sel.scan_seeded(scores + r * width, width, 0, sp, copy, maxima);
+            finish_row(store, 0, k, out_ids + r * k, out_scores + r * k, out_boundary + r, buf);
+        }
+    }
+}
+
 }  // namespace topk
 }  // namespace recplug
