@@ -29,21 +29,12 @@ namespace fused {
 
 constexpr int kMR = 6;          // users per register block
 constexpr int kNR = 16;         // items per register block (two 8-float vectors)
-#ifndef RECPLUG_USER_BLOCK
-#define RECPLUG_USER_BLOCK 48
-#endif
-#ifndef RECPLUG_ITEM_TILE
-#define RECPLUG_ITEM_TILE 1024
-#endif
-constexpr int kUserBlock = RECPLUG_USER_BLOCK;  // users per task (a multiple of kMR)
-constexpr int kItemTile = RECPLUG_ITEM_TILE;  // items per score tile (a multiple of kNR)
-#ifndef RECPLUG_WHOLE_ROW_ITEMS
-#define RECPLUG_WHOLE_ROW_ITEMS 8192
-#endif
+constexpr int kUserBlock = 48;   // users per task (a multiple of kMR)
+constexpr int kItemTile = 1024;  // items per score tile (a multiple of kNR)
 // Catalogues up to this size are scored a whole row at a time (a [kUserBlock, n_items] tile of
 // at most 1.5 MiB), so the seeded threshold sees every item at once; larger ones stream
 // through kItemTile-wide tiles.
-constexpr int64_t kWholeRowItems = RECPLUG_WHOLE_ROW_ITEMS;
+constexpr int64_t kWholeRowItems = 8192;
 
 // item_emb [n_items, d] -> panels of kNR items: packed[q][p][j] = item_emb[q*kNR + j][p], zero-padded.
 inline std::vector<float> pack_items(const float* item_emb, int64_t n_items, int64_t d, int threads) {

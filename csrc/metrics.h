@@ -112,8 +112,6 @@ inline void ranking_metrics(const int32_t* topk, int64_t n_rows, int64_t L, cons
         discount[r] = 1.0 / std::log2(static_cast<double>(r) + 1.0);
         ideal[r] = ideal[r - 1] + discount[r];
     }
-    std::vector<double> inverse(static_cast<size_t>(kmax) + 1, 0.0);  // 1/r
-    for (int64_t r = 1; r <= kmax; ++r) inverse[r] = 1.0 / static_cast<double>(r);
     const int64_t plane = n_ks * n_rows;
 #pragma omp parallel num_threads(resolve_threads(threads)) if (n_rows * kmax > kRowRanksPerThread)
     {
@@ -142,7 +140,7 @@ inline void ranking_metrics(const int32_t* topk, int64_t n_rows, int64_t L, cons
                 if (id >= 0 && targets.hit(id)) {
                     ++h;
                     g += discount[r];
-                    a += static_cast<double>(h) * inverse[r];
+                    a += static_cast<double>(h) / static_cast<double>(r);  // no a*b+c: no FMA contraction
                     if (f == 0) f = r;
                 }
                 hits[r] = h;
@@ -150,18 +148,17 @@ inline void ranking_metrics(const int32_t* topk, int64_t n_rows, int64_t L, cons
                 dcg[r] = g;
                 ap[r] = a;
             }
-            const double inv_nt = 1.0 / static_cast<double>(nt);
             for (int64_t j = 0; j < n_ks; ++j) {
                 const int64_t K = std::max<int64_t>(1, std::min(ks[j], kmax));
                 const double hk = static_cast<double>(hits[K]);
                 const int64_t denom = std::min(K, nt);
                 double* o = out + j * n_rows + row;
                 o[kHR * plane] = hits[K] > 0 ? 1.0 : 0.0;
-                o[kRecall * plane] = hk * inv_nt;
+                o[kRecall * plane] = hk / static_cast<double>(nt);
                 o[kNDCG * plane] = dcg[K] / ideal[denom];
-                o[kMRR * plane] = first[K] > 0 ? inverse[first[K]] : 0.0;
-                o[kPrecision * plane] = hk * inverse[K];
-                o[kMAP * plane] = ap[K] * inverse[denom];
+                o[kMRR * plane] = first[K] > 0 ? 1.0 / static_cast<double>(first[K]) : 0.0;
+                o[kPrecision * plane] = hk / static_cast<double>(K);
+                o[kMAP * plane] = ap[K] / static_cast<double>(denom);
             }
         }
     }

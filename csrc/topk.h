@@ -7,8 +7,12 @@
 //   bits 30..0   the item's priority (a permutation of 0..N-1, so keys never collide)
 // Because keys are unique and totally ordered, the kept set after any sequence of chunks
 // is "the `cap` largest keys seen" -- independent of chunk order, chunk size and threads.
-// A row keeps k+1 keys (a bounded min-heap) so that the best item NOT in the top-k is
-// known exactly, which is what boundary_ties() reports.
+// A row keeps k+1 keys so that the best item NOT in the top-k is known exactly, which is
+// what boundary_ties() reports.
+//
+// Speed: a chunk first gets a safe score floor from group maxima (scan_seeded), then a vector
+// compare against max(floor, smallest kept score) rejects almost every item; only survivors
+// are checked against the row's exclusions/targets and inserted.
 #pragma once
 
 #include <algorithm>
@@ -68,8 +72,9 @@ inline TierBits tier_bits(int ties) {
 }
 
 // A row's kept keys: the `cap` largest keys seen, in caller-owned storage (`count` used).
-// Small caps keep an array that is sorted ascending once full (cheap branch-free insertion);
-// large caps keep a binary min-heap. Either way keys[0] is the minimum once full.
+// Small caps keep an array (unordered while filling, sorted ascending from the moment it is
+// full, kept sorted by insertion); large caps keep a binary min-heap. Either way keys[0] is
+// the minimum once full.
 constexpr int32_t kSortedMaxCap = 64;
 
 // Cursor over a row's sorted global item ids (may repeat): excluded ones and targets.
@@ -175,15 +180,11 @@ public:
     }
 
 private:
-#ifndef RECPLUG_SEED_MIN
-#define RECPLUG_SEED_MIN 32
-#endif
-    static constexpr int64_t kSeedMinItemsPerSlot = RECPLUG_SEED_MIN;
+    // Tuning (measured on ml-1m-sized rows): seed only chunks with >= 32 items per kept key;
+    // use ~2 group maxima per kept key; copy the chunk when > 8 excluded items pass the floor.
+    static constexpr int64_t kSeedMinItemsPerSlot = 32;
+    static constexpr int64_t kSeedGroupsPerSlot = 2;
     static constexpr int64_t kMaxExcludedSurvivors = 8;
-#ifndef RECPLUG_SEED_GROUPS
-#define RECPLUG_SEED_GROUPS 2
-#endif
-    static constexpr int64_t kSeedGroupsPerSlot = RECPLUG_SEED_GROUPS;
 
     // The cap-th largest of ~kSeedGroupsPerSlot*cap valid group maxima of x[0..n); false when
     // fewer than cap groups are valid. A group is one lane of every 4th 8-float vector of a
