@@ -64,7 +64,12 @@ def _as_array(x: Any, name: str, dtype: Any, ndim: int) -> np.ndarray:
                 raise KernelInputError(
                     f"{name} is a torch tensor on {x.device}; these kernels run on the CPU, "
                     f"pass {name}.cpu() (or use torch operations on the GPU)")
-            x = x.detach().numpy()
+            try:
+                x = x.detach().numpy()
+            except (TypeError, RuntimeError) as exc:  # e.g. bfloat16 has no NumPy dtype
+                raise KernelInputError(
+                    f"{name} must have dtype {dtype}, got torch {x.dtype} ({exc}); convert it "
+                    f"with {name}.to(torch.{dtype.name})") from None
         else:
             raise KernelInputError(
                 f"{name} must be a numpy array of {dtype}, got {type(x).__name__}")

@@ -231,6 +231,9 @@ def test_torch_cpu_tensors_are_accepted_without_copy():
     scores = torch.tensor([[0.5, 2.0, 1.0]])
     ids, _, _ = masked_topk(scores, 2, exclude=None, priority=np.arange(3, dtype=np.int32))
     assert ids.tolist() == [[1, 2]]
+    for bad in (scores.to(torch.bfloat16), scores.double(), torch.zeros(3, 2).T):
+        with pytest.raises(KernelInputError, match="scores"):
+            masked_topk(bad, 2, exclude=None, priority=np.arange(3, dtype=np.int32))
 
 
 # ---------------------------------------------------------------- fused scoring
