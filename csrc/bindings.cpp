@@ -133,6 +133,33 @@ py::tuple topk_result(CArray<uint64_t>& heap_keys, CArray<int32_t>& heap_ids,
     return py::make_tuple(ids, out_scores, boundary);
 }
 
+py::tuple masked_topk(const CArray<float>& scores, int32_t k, const CArray<int64_t>& excl_indptr,
+                      const CArray<int32_t>& excl_items, const CArray<int32_t>& priority,
+                      const CArray<int64_t>& tgt_indptr, const CArray<int32_t>& tgt_items, int ties,
+                      int threads) {
+    require(scores.ndim() == 2, "scores must be 2-d");
+    const int64_t n_rows = scores.shape(0), width = scores.shape(1);
+    require(k >= 1 && k < INT32_MAX, "k must be >= 1");
+    require(priority.ndim() == 1 && priority.shape(0) == width && width <= INT32_MAX,
+            "priority must have one entry per score column (and < 2**31 entries)");
+    const recplug::topk::Csr excl = unwrap_csr(excl_indptr, excl_items, n_rows, "exclude");
+    const recplug::topk::Csr tgt = unwrap_csr(tgt_indptr, tgt_items, n_rows, "targets");
+    check_ties(ties);
+    CArray<int32_t> ids({n_rows, static_cast<int64_t>(k)});
+    CArray<float> out_scores({n_rows, static_cast<int64_t>(k)});
+    py::array_t<bool> boundary(n_rows);
+    const float* s = scores.data();
+    const int32_t* prio = priority.data();
+    int32_t* pi = ids.mutable_data();
+    float* ps = out_scores.mutable_data();
+    bool* pb = boundary.mutable_data();
+    {
+        py::gil_scoped_release release;
+        recplug::topk::select(s, n_rows, width, k, excl, tgt, prio, ties, pi, ps, pb, threads);
+    }
+    return py::make_tuple(ids, out_scores, boundary);
+}
+
 const float* unwrap_bias(const std::optional<CArray<float>>& bias, int64_t n_items) {
     if (!bias) return nullptr;
     require(bias->ndim() == 1 && bias->shape(0) == n_items, "item_bias must be [n_items]");
@@ -225,6 +252,11 @@ PYBIND11_MODULE(_kernels, m) {
           py::arg("tgt_indptr").noconvert(), py::arg("tgt_items").noconvert(), py::arg("ties"),
           py::arg("heap_keys").noconvert(), py::arg("heap_ids").noconvert(),
           py::arg("heap_count").noconvert(), py::arg("threads"));
+    m.def("masked_topk", &masked_topk, "One-shot masked top-k of a full score matrix.",
+          py::arg("scores").noconvert(), py::arg("k"), py::arg("excl_indptr").noconvert(),
+          py::arg("excl_items").noconvert(), py::arg("priority").noconvert(),
+          py::arg("tgt_indptr").noconvert(), py::arg("tgt_items").noconvert(), py::arg("ties"),
+          py::arg("threads"));
     m.def("topk_result", &topk_result, "Sorted top-k ids, scores and boundary-tie flags of the heaps.",
           py::arg("heap_keys").noconvert(), py::arg("heap_ids").noconvert(),
           py::arg("heap_count").noconvert(), py::arg("k"), py::arg("threads"));

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -28,8 +29,12 @@ namespace fused {
 
 constexpr int kMR = 6;          // users per register block
 constexpr int kNR = 16;         // items per register block (two 8-float vectors)
-constexpr int kUserBlock = 48;  // users per task (a multiple of kMR)
-constexpr int kItemTile = 256;  // items per score tile (a multiple of kNR)
+constexpr int kUserBlock = 48;   // users per task (a multiple of kMR)
+constexpr int kItemTile = 1024;  // items per score tile (a multiple of kNR)
+// Catalogues up to this size are scored a whole row at a time (a [kUserBlock, n_items] tile of
+// at most 1.5 MiB), so the seeded threshold sees every item at once; larger ones stream
+// through kItemTile-wide tiles.
+constexpr int64_t kWholeRowItems = 8192;
 
 // item_emb [n_items, d] -> panels of kNR items: packed[q][p][j] = item_emb[q*kNR + j][p], zero-padded.
 inline std::vector<float> pack_items(const float* item_emb, int64_t n_items, int64_t d, int threads) {
@@ -49,45 +54,63 @@ inline std::vector<float> pack_items(const float* item_emb, int64_t n_items, int
 }
 
 // C[r][j] (r < R, j < ncols) = scores of users A[r*d ..] against the kNR items of panel Bp.
-// bias: kNR entries for the panel or nullptr.
+// bias: kNR entries for the panel or nullptr. The accumulators are named variables so that
+// they stay in registers (12 accumulators + 2 panel vectors + 1 broadcast = 15 of 16 ymm).
 template <int R>
-inline void micro_kernel(const float* A, int64_t d, const float* Bp, const float* bias, float* C,
-                         int64_t ldc, int ncols) {
+__attribute__((always_inline)) inline void micro_kernel(const float* A, int64_t d, const float* Bp,
+                                                        const float* bias, float* C, int64_t ldc,
+                                                        int ncols) {
+    static_assert(R >= 1 && R <= kMR, "R must be in 1..kMR");
 #if defined(RECPLUG_FUSED_AVX2)
-    __m256 acc0[R], acc1[R];
-    for (int r = 0; r < R; ++r) {
-        acc0[r] = _mm256_setzero_ps();
-        acc1[r] = _mm256_setzero_ps();
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float* a0 = A;
+    const float* a1 = A + (R > 1 ? d : 0);
+    const float* a2 = A + (R > 2 ? 2 * d : 0);
+    const float* a3 = A + (R > 3 ? 3 * d : 0);
+    const float* a4 = A + (R > 4 ? 4 * d : 0);
+    const float* a5 = A + (R > 5 ? 5 * d : 0);
+#define RECPLUG_ROW(i)                                            \
+    if constexpr (R > i) {                                        \
+        const __m256 a = _mm256_broadcast_ss(a##i + p);           \
+        c##i##0 = _mm256_fmadd_ps(a, b0, c##i##0);                \
+        c##i##1 = _mm256_fmadd_ps(a, b1, c##i##1);                \
     }
     for (int64_t p = 0; p < d; ++p) {
         const __m256 b0 = _mm256_loadu_ps(Bp + p * kNR);
         const __m256 b1 = _mm256_loadu_ps(Bp + p * kNR + 8);
-        for (int r = 0; r < R; ++r) {
-            const __m256 a = _mm256_broadcast_ss(A + r * d + p);
-            acc0[r] = _mm256_fmadd_ps(a, b0, acc0[r]);
-            acc1[r] = _mm256_fmadd_ps(a, b1, acc1[r]);
-        }
+        RECPLUG_ROW(0)
+        RECPLUG_ROW(1)
+        RECPLUG_ROW(2)
+        RECPLUG_ROW(3)
+        RECPLUG_ROW(4)
+        RECPLUG_ROW(5)
     }
-    if (bias != nullptr) {
-        const __m256 c0 = _mm256_loadu_ps(bias), c1 = _mm256_loadu_ps(bias + 8);
-        for (int r = 0; r < R; ++r) {
-            acc0[r] = _mm256_add_ps(acc0[r], c0);
-            acc1[r] = _mm256_add_ps(acc1[r], c1);
+#undef RECPLUG_ROW
+    const __m256 bias0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    const __m256 bias1 = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
+    alignas(32) float tmp[kNR];
+    auto store = [&](int r, __m256 lo, __m256 hi) {
+        if (bias) {  // one float32 addition, as in the scalar path
+            lo = _mm256_add_ps(lo, bias0);
+            hi = _mm256_add_ps(hi, bias1);
         }
-    }
-    if (ncols == kNR) {
-        for (int r = 0; r < R; ++r) {
-            _mm256_storeu_ps(C + r * ldc, acc0[r]);
-            _mm256_storeu_ps(C + r * ldc + 8, acc1[r]);
+        float* dst = C + r * ldc;
+        if (ncols == kNR) {
+            _mm256_storeu_ps(dst, lo);
+            _mm256_storeu_ps(dst + 8, hi);
+        } else {
+            _mm256_store_ps(tmp, lo);
+            _mm256_store_ps(tmp + 8, hi);
+            std::memcpy(dst, tmp, sizeof(float) * static_cast<size_t>(ncols));
         }
-    } else {
-        alignas(32) float tmp[kNR];
-        for (int r = 0; r < R; ++r) {
-            _mm256_store_ps(tmp, acc0[r]);
-            _mm256_store_ps(tmp + 8, acc1[r]);
-            std::memcpy(C + r * ldc, tmp, sizeof(float) * ncols);
-        }
-    }
+    };
+    store(0, c00, c01);
+    if constexpr (R > 1) store(1, c10, c11);
+    if constexpr (R > 2) store(2, c20, c21);
+    if constexpr (R > 3) store(3, c30, c31);
+    if constexpr (R > 4) store(4, c40, c41);
+    if constexpr (R > 5) store(5, c50, c51);
 #else
     for (int r = 0; r < R; ++r) {
         for (int j = 0; j < ncols; ++j) {
@@ -162,18 +185,22 @@ inline void fused_topk(const float* user_emb, int64_t n_users, const float* item
     const std::vector<float> biasp = pad_bias(bias, n_items);
     const float* bp = bias ? biasp.data() : nullptr;
     const TierBits tiers = tier_bits(ties);
-    const bool use_targets = ties != kRandom && targets.indptr != nullptr;
+    const bool use_targets = ties != kRandom;
     const int32_t cap = k + 1;
     const int64_t n_blocks = (n_users + kUserBlock - 1) / kUserBlock;
+    const int64_t tile_width = n_items <= kWholeRowItems ? std::max<int64_t>(kNR, (n_items + kNR - 1) / kNR * kNR)
+                                                         : kItemTile;
 #pragma omp parallel num_threads(resolve_threads(threads)) if (n_blocks > 1)
     {
-        std::vector<float> tile(static_cast<size_t>(kUserBlock) * kItemTile);
+        std::vector<float> tile(static_cast<size_t>(kUserBlock) * tile_width);
         std::vector<uint64_t> keys(static_cast<size_t>(kUserBlock) * cap);
         std::vector<int32_t> ids(static_cast<size_t>(kUserBlock) * cap);
         std::vector<int32_t> count(kUserBlock);
-        std::vector<std::vector<int64_t>> excl(kUserBlock), tgt(kUserBlock);
+        std::vector<std::vector<int32_t>> excl(kUserBlock), tgt(kUserBlock);
         std::vector<Specials> specials(kUserBlock);
         std::vector<std::pair<uint64_t, int32_t>> buf;
+        std::vector<float> copy, maxima;
+        std::vector<int64_t> patched(kUserBlock);
         std::vector<RowSelector> selectors;
         selectors.reserve(kUserBlock);
 #pragma omp for schedule(dynamic, 1)
@@ -184,31 +211,25 @@ inline void fused_topk(const float* user_emb, int64_t n_users, const float* item
             selectors.clear();
             for (int r = 0; r < nb; ++r) {
                 count[r] = 0;
-                int64_t b, e;
-                Specials sp;
-                if (exclude.indptr != nullptr) {
-                    csr_row(exclude.indptr, exclude.nnz, u0 + r, b, e);
-                    collect_sorted(exclude.items, b, e, 0, n_items, excl[r]);
-                    sp.excl = excl[r].data();
-                    sp.n_excl = static_cast<int64_t>(excl[r].size());
-                }
-                if (use_targets) {
-                    csr_row(targets.indptr, targets.nnz, u0 + r, b, e);
-                    collect_sorted(targets.items, b, e, 0, n_items, tgt[r]);
-                    sp.tgt = tgt[r].data();
-                    sp.n_tgt = static_cast<int64_t>(tgt[r].size());
-                }
-                specials[r] = sp;
-                selectors.emplace_back(store.row(r), priority, tiers);
+                patched[r] = 0;
+                specials[r] = row_specials(exclude, targets, use_targets, u0 + r, excl[r], tgt[r]);
+                selectors.push_back(store.selector(r, priority, tiers));
             }
-            for (int64_t t0 = 0; t0 < n_items; t0 += kItemTile) {
-                const int64_t t1 = std::min<int64_t>(n_items, t0 + kItemTile);
-                score_tile(user_emb + u0 * d, nb, d, packed.data(), bp, t0, t1, tile.data(), kItemTile);
-                for (int r = 0; r < nb; ++r)
-                    scan_range(selectors[r], specials[r], tile.data() + r * kItemTile, t0, t1, 0);
+            for (int64_t t0 = 0; t0 < n_items; t0 += tile_width) {
+                const int64_t t1 = std::min<int64_t>(n_items, t0 + tile_width);
+                score_tile(user_emb + u0 * d, nb, d, packed.data(), bp, t0, t1, tile.data(), tile_width);
+                for (int r = 0; r < nb; ++r) {
+                    // excluded entries of the tile become NaN: they never pass a threshold
+                    float* row = tile.data() + r * tile_width;
+                    const Specials& sp = specials[r];
+                    int64_t& j = patched[r];
+                    for (; j < sp.n_excl && sp.excl[j] < t1; ++j)
+                        if (sp.excl[j] >= t0) row[sp.excl[j] - t0] = std::numeric_limits<float>::quiet_NaN();
+                    selectors[r].scan_seeded(row, t1 - t0, t0, specials[r], copy, maxima, true);
+                }
             }
             for (int r = 0; r < nb; ++r)
-                finish_row(store.row(r), k, out_ids + (u0 + r) * k, out_scores + (u0 + r) * k,
+                finish_row(store, r, k, out_ids + (u0 + r) * k, out_scores + (u0 + r) * k,
                            out_boundary + u0 + r, buf);
         }
     }

@@ -64,7 +64,12 @@ def _as_array(x: Any, name: str, dtype: Any, ndim: int) -> np.ndarray:
                 raise KernelInputError(
                     f"{name} is a torch tensor on {x.device}; these kernels run on the CPU, "
                     f"pass {name}.cpu() (or use torch operations on the GPU)")
-            x = x.detach().numpy()
+            try:
+                x = x.detach().numpy()
+            except (TypeError, RuntimeError) as exc:  # e.g. bfloat16 has no NumPy dtype
+                raise KernelInputError(
+                    f"{name} must have dtype {dtype}, got torch {x.dtype} ({exc}); convert it "
+                    f"with {name}.to(torch.{dtype.name})") from None
         else:
             raise KernelInputError(
                 f"{name} must be a numpy array of {dtype}, got {type(x).__name__}")
@@ -251,14 +256,18 @@ def masked_topk(scores: Any, k: int, *, exclude: Any, priority: Any, targets: An
     Same order, masking and padding as :class:`TopKState`; ``priority`` has N entries.
     """
     scores = _as_array(scores, "scores", np.float32, 2)
+    n_rows, n_items = scores.shape
+    k = _as_int(k, "k", 1, _INT32_MAX - 1)
     prio = _as_priority(priority)
-    if len(prio) != scores.shape[1]:
+    if len(prio) != n_items:
         raise KernelInputError(
-            f"priority has {len(prio)} entries but scores has {scores.shape[1]} item columns")
-    state = TopKState(scores.shape[0], k)
-    state.update(scores, 0, exclude=exclude, priority=prio, targets=targets, ties=ties,
-                 threads=threads)
-    return state._finish(_as_int(threads, "threads", 0, _INT32_MAX))
+            f"priority has {len(prio)} entries but scores has {n_items} item columns")
+    code = _ties_code(ties)
+    threads = _as_int(threads, "threads", 0, _INT32_MAX)
+    excl = _as_csr(exclude, "exclude", n_rows, n_items, allow_none=True)
+    tgt = _as_targets(targets, code, n_rows, n_items)
+    return tuple(_native().masked_topk(scores, k, excl[0], excl[1], prio, tgt[0], tgt[1], code,
+                                       threads))
 
 
 def _as_embeddings(user_emb: Any, item_emb: Any, item_bias: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

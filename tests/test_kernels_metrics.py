@@ -100,10 +100,22 @@ def test_matches_the_plain_reference(case, threads):
         np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-15, err_msg=name)
 
 
+def test_large_target_sets_and_repeated_ids_match_reference():
+    # > 64 distinct targets per row takes the binary-search path of the kernel
+    rng = np.random.default_rng(9)
+    rows = [rng.integers(0, 300, size=int(rng.integers(60, 200))) for _ in range(40)]
+    ids = rng.integers(-1, 300, size=(40, 50)).astype(np.int32)
+    ids[:, 10:20] = ids[:, :10]  # repeated ids never hit twice
+    got = ranking_metrics(ids, csr(rows), [1, 7, 50])
+    want = reference(ids, rows, [1, 7, 50])
+    for name in METRIC_NAMES:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-15, err_msg=name)
+
+
 def test_threads_do_not_change_results():
     rng = np.random.default_rng(5)
-    ids = rng.integers(-1, 50, size=(2000, 20)).astype(np.int32)
-    targets = csr([rng.integers(0, 50, size=int(rng.integers(0, 8))) for _ in range(2000)])
+    ids = rng.integers(-1, 50, size=(20000, 20)).astype(np.int32)  # enough work for 2 threads
+    targets = csr([rng.integers(0, 50, size=int(rng.integers(0, 8))) for _ in range(20000)])
     one = ranking_metrics(ids, targets, [1, 5, 20], threads=1)
     two = ranking_metrics(ids, targets, [1, 5, 20], threads=2)
     for name in METRIC_NAMES:

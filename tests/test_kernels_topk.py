@@ -126,6 +126,46 @@ def test_chunks_in_any_order_and_size_give_the_one_chunk_result(case):
                 reference_topk(scores, k, exclude, priority, targets, ties))
 
 
+@st.composite
+def wide_case(draw):
+    """Rows wide enough (>= 32 slots per kept key) for the seeded threshold to kick in."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    n_rows, k = draw(st.integers(1, 4)), draw(st.integers(1, 8))
+    n_items = draw(st.integers(32 * (k + 1), 2500))
+    style = draw(st.sampled_from(["ties", "normal", "nan", "minus_inf", "history_on_top"]))
+    scores = random_scores(rng, n_rows, n_items, "ties" if style == "ties" else "normal")
+    exclude = random_csr(rng, n_rows, n_items, draw(st.sampled_from([0, 5, 60, 400])),
+                         shuffle=draw(st.booleans()))
+    if style == "nan":  # almost everything NaN: too few numbers to seed from
+        scores[rng.random(scores.shape) < 0.995] = np.nan
+    elif style == "minus_inf":
+        scores[rng.random(scores.shape) < 0.99] = -np.inf
+    elif style == "history_on_top":  # excluded items score highest, as for a real model
+        for r in range(n_rows):
+            scores[r, exclude[1][exclude[0][r]:exclude[0][r + 1]]] = 100.0 + rng.random()
+    targets = random_csr(rng, n_rows, n_items, 30)
+    priority = rng.permutation(n_items).astype(np.int32)
+    ties = draw(st.sampled_from(["random", "optimistic", "pessimistic"]))
+    return scores, k, exclude, priority, targets, ties, rng
+
+
+@settings(max_examples=120, deadline=None)
+@given(wide_case())
+def test_wide_rows_match_reference_and_chunking(case):
+    scores, k, exclude, priority, targets, ties, rng = case
+    want = reference_topk(scores, k, exclude, priority, targets, ties)
+    got = masked_topk(scores, k, exclude=exclude, priority=priority, targets=targets, ties=ties)
+    assert_same(got, want)
+    n_items = scores.shape[1]
+    cut = int(rng.integers(0, n_items + 1))
+    state = TopKState(scores.shape[0], k)
+    for a, b in ((cut, n_items), (0, cut)):
+        state.update(np.ascontiguousarray(scores[:, a:b]), a, exclude=exclude, priority=priority,
+                     targets=targets, ties=ties)
+    assert_same((*state.result(), state.boundary_ties()), want)
+
+
 def test_threads_do_not_change_results():
     rng = np.random.default_rng(7)
     scores = random_scores(rng, 300, 700, "ties")
@@ -191,6 +231,9 @@ def test_torch_cpu_tensors_are_accepted_without_copy():
     scores = torch.tensor([[0.5, 2.0, 1.0]])
     ids, _, _ = masked_topk(scores, 2, exclude=None, priority=np.arange(3, dtype=np.int32))
     assert ids.tolist() == [[1, 2]]
+    for bad in (scores.to(torch.bfloat16), scores.double(), torch.zeros(3, 2).T):
+        with pytest.raises(KernelInputError, match="scores"):
+            masked_topk(bad, 2, exclude=None, priority=np.arange(3, dtype=np.int32))
 
 
 # ---------------------------------------------------------------- fused scoring
@@ -234,6 +277,23 @@ def test_fused_equals_masked_topk_of_score_matrix(seed, n_users, n_items, d, k, 
         exact += bias
     scale = np.abs(users).astype(np.float64) @ np.abs(items).T.astype(np.float64) + 1.0
     assert np.all(np.abs(dense - exact) <= 1e-5 * scale)
+
+
+@pytest.mark.parametrize("n_items", [8192, 8193, 9500])
+def test_fused_streams_tiles_for_large_catalogues(n_items):
+    # above 8192 items fused_topk streams 1024-item tiles instead of whole rows
+    rng = np.random.default_rng(n_items)
+    n_users, d = 13, 3
+    users = rng.integers(-2, 3, size=(n_users, d)).astype(np.float32)
+    items = rng.integers(-2, 3, size=(n_items, d)).astype(np.float32)
+    exclude = random_csr(rng, n_users, n_items, 3000)
+    targets = random_csr(rng, n_users, n_items, 500)
+    priority = rng.permutation(n_items).astype(np.int32)
+    dense = (users.astype(np.float64) @ items.T.astype(np.float64)).astype(np.float32)
+    for ties, k in [("random", 3), ("optimistic", 40), ("pessimistic", 300)]:
+        got = fused_topk(users, items, k, exclude=exclude, priority=priority, targets=targets,
+                         ties=ties, threads=2)
+        assert_same(got, reference_topk(dense, k, exclude, priority, targets, ties))
 
 
 def test_score_matrix_is_exact_for_d1_and_independent_of_batch_composition():
