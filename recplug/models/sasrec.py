@@ -90,7 +90,7 @@ def _network(n_items: int, max_len: int, hidden: int, n_blocks: int, n_heads: in
             for norm_a, attention, norm_f, ffn in zip(self.attention_norms, self.attentions,
                                                       self.forward_norms, self.forwards):
                 query = norm_a(x)
-                out, _ = attention(query, x, x, attn_mask=causal, need_weights=False)
+                out, _ = attention(query, x, x, attn_mask=causal, is_causal=True, need_weights=False)
                 x = ffn(norm_f(query + out)) * keep
             return self.last_norm(x)
 
