@@ -2,9 +2,18 @@
 // Input validation lives in recplug/kernels.py; the bindings only unwrap buffers and release the GIL.
 #include <pybind11/pybind11.h>
 #include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <optional>
 #include <string>
 
+#include "fused.h"
+#include "metrics.h"
 #include "parallel.h"
+#include "topk.h"
+
+#include "sampling.h"
+#include "sparse.h"
 
 namespace py = pybind11;
 
@@ -41,16 +50,273 @@ py::dict build_info() {
     return info;
 }
 
+
+// ---- top-K selection and fused scoring: buffer unwrapping (csrc/topk.h, csrc/fused.h) ----
+// Cheap structural checks repeat here so that even a direct call of recplug._kernels can never
+// read out of bounds; recplug/kernels.py does the user-facing validation first.
+
+template <typename T>
+using CArray = py::array_t<T, py::array::c_style>;
+
+void require(bool ok, const std::string& message) {
+    if (!ok) throw py::value_error(message);
+}
+
+// indptr has n_rows+1 entries, starts at 0, never decreases and ends at items.size().
+recplug::topk::Csr unwrap_csr(const CArray<int64_t>& indptr, const CArray<int32_t>& items,
+                              int64_t n_rows, const char* name) {
+    const std::string n(name);
+    require(indptr.ndim() == 1 && indptr.shape(0) == n_rows + 1, n + " indptr must have n_rows+1 entries");
+    require(items.ndim() == 1, n + " items must be 1-d");
+    const int64_t* p = indptr.data();
+    const int64_t nnz = items.shape(0);
+    require(p[0] == 0 && p[n_rows] == nnz, n + " indptr must start at 0 and end at len(items)");
+    for (int64_t r = 0; r < n_rows; ++r) require(p[r] <= p[r + 1], n + " indptr must not decrease");
+    return recplug::topk::Csr{p, items.data(), nnz};
+}
+
+int check_ties(int ties) {
+    require(ties >= 0 && ties <= 2, "ties must be 0 (random), 1 (optimistic) or 2 (pessimistic)");
+    return ties;
+}
+
+void topk_update(const CArray<float>& scores, int64_t item_offset, const CArray<int64_t>& excl_indptr,
+                 const CArray<int32_t>& excl_items, const CArray<int32_t>& priority,
+                 const CArray<int64_t>& tgt_indptr, const CArray<int32_t>& tgt_items, int ties,
+                 CArray<uint64_t>& heap_keys, CArray<int32_t>& heap_ids, CArray<int32_t>& heap_count,
+                 int threads) {
+    require(scores.ndim() == 2, "scores must be 2-d");
+    const int64_t n_rows = scores.shape(0), width = scores.shape(1);
+    require(heap_keys.ndim() == 2 && heap_keys.shape(0) == n_rows && heap_keys.shape(1) >= 1,
+            "heap_keys must be [n_rows, k+1]");
+    const int64_t cap = heap_keys.shape(1);
+    require(cap < INT32_MAX, "k too large");
+    require(heap_ids.ndim() == 2 && heap_ids.shape(0) == n_rows && heap_ids.shape(1) == cap,
+            "heap_ids must match heap_keys");
+    require(heap_count.ndim() == 1 && heap_count.shape(0) == n_rows, "heap_count must be [n_rows]");
+    require(priority.ndim() == 1 && item_offset >= 0 && item_offset + width <= priority.shape(0) &&
+                priority.shape(0) <= INT32_MAX,
+            "priority must cover items item_offset .. item_offset+width-1 (and have < 2**31 entries)");
+    const recplug::topk::Csr excl = unwrap_csr(excl_indptr, excl_items, n_rows, "exclude");
+    const recplug::topk::Csr tgt = unwrap_csr(tgt_indptr, tgt_items, n_rows, "targets");
+    int32_t* count = heap_count.mutable_data();
+    for (int64_t r = 0; r < n_rows; ++r) require(count[r] >= 0 && count[r] <= cap, "heap_count out of range");
+    const recplug::topk::HeapStore store{heap_keys.mutable_data(), heap_ids.mutable_data(), count,
+                                         static_cast<int32_t>(cap)};
+    const float* s = scores.data();
+    const int32_t* prio = priority.data();
+    check_ties(ties);
+    py::gil_scoped_release release;
+    recplug::topk::update(s, n_rows, width, item_offset, excl, tgt, prio, ties, store, threads);
+}
+
+py::tuple topk_result(CArray<uint64_t>& heap_keys, CArray<int32_t>& heap_ids,
+                      CArray<int32_t>& heap_count, int32_t k, int threads) {
+    require(heap_keys.ndim() == 2 && heap_keys.shape(1) >= 1, "heap_keys must be [n_rows, k+1]");
+    const int64_t n_rows = heap_keys.shape(0), cap = heap_keys.shape(1);
+    require(k >= 1 && k <= cap, "k must be in 1..heap width");
+    require(heap_ids.ndim() == 2 && heap_ids.shape(0) == n_rows && heap_ids.shape(1) == cap,
+            "heap_ids must match heap_keys");
+    require(heap_count.ndim() == 1 && heap_count.shape(0) == n_rows, "heap_count must be [n_rows]");
+    CArray<int32_t> ids({n_rows, static_cast<int64_t>(k)});
+    CArray<float> out_scores({n_rows, static_cast<int64_t>(k)});
+    py::array_t<bool> boundary(n_rows);
+    const recplug::topk::HeapStore store{heap_keys.mutable_data(), heap_ids.mutable_data(),
+                                         heap_count.mutable_data(), static_cast<int32_t>(cap)};
+    int32_t* pi = ids.mutable_data();
+    float* ps = out_scores.mutable_data();
+    bool* pb = boundary.mutable_data();
+    {
+        py::gil_scoped_release release;
+        recplug::topk::finish(store, n_rows, k, pi, ps, pb, threads);
+    }
+    return py::make_tuple(ids, out_scores, boundary);
+}
+
+const float* unwrap_bias(const std::optional<CArray<float>>& bias, int64_t n_items) {
+    if (!bias) return nullptr;
+    require(bias->ndim() == 1 && bias->shape(0) == n_items, "item_bias must be [n_items]");
+    return bias->data();
+}
+
+void check_embeddings(const CArray<float>& user_emb, const CArray<float>& item_emb) {
+    require(user_emb.ndim() == 2 && item_emb.ndim() == 2 && user_emb.shape(1) == item_emb.shape(1),
+            "user_emb [B, d] and item_emb [N, d] must share d");
+    require(item_emb.shape(0) <= INT32_MAX, "item_emb has too many rows for int32 ids");
+}
+
+py::tuple fused_topk(const CArray<float>& user_emb, const CArray<float>& item_emb,
+                     const std::optional<CArray<float>>& item_bias, int32_t k,
+                     const CArray<int64_t>& excl_indptr, const CArray<int32_t>& excl_items,
+                     const CArray<int32_t>& priority, const CArray<int64_t>& tgt_indptr,
+                     const CArray<int32_t>& tgt_items, int ties, int threads) {
+    check_embeddings(user_emb, item_emb);
+    const int64_t n_users = user_emb.shape(0), n_items = item_emb.shape(0), d = user_emb.shape(1);
+    require(k >= 1 && k < INT32_MAX, "k must be >= 1");
+    require(priority.ndim() == 1 && priority.shape(0) == n_items, "priority must be [n_items]");
+    const float* bias = unwrap_bias(item_bias, n_items);
+    const recplug::topk::Csr excl = unwrap_csr(excl_indptr, excl_items, n_users, "exclude");
+    const recplug::topk::Csr tgt = unwrap_csr(tgt_indptr, tgt_items, n_users, "targets");
+    check_ties(ties);
+    CArray<int32_t> ids({n_users, static_cast<int64_t>(k)});
+    CArray<float> scores({n_users, static_cast<int64_t>(k)});
+    py::array_t<bool> boundary(n_users);
+    const float* pu = user_emb.data();
+    const float* pv = item_emb.data();
+    const int32_t* prio = priority.data();
+    int32_t* pi = ids.mutable_data();
+    float* ps = scores.mutable_data();
+    bool* pb = boundary.mutable_data();
+    {
+        py::gil_scoped_release release;
+        recplug::fused::fused_topk(pu, n_users, pv, n_items, d, bias, k, excl, tgt, prio, ties, pi, ps,
+                                   pb, threads);
+    }
+    return py::make_tuple(ids, scores, boundary);
+}
+
+CArray<float> score_matrix(const CArray<float>& user_emb, const CArray<float>& item_emb,
+                           const std::optional<CArray<float>>& item_bias, int threads) {
+    check_embeddings(user_emb, item_emb);
+    const int64_t n_users = user_emb.shape(0), n_items = item_emb.shape(0), d = user_emb.shape(1);
+    const float* bias = unwrap_bias(item_bias, n_items);
+    CArray<float> out({n_users, n_items});
+    const float* pu = user_emb.data();
+    const float* pv = item_emb.data();
+    float* po = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        recplug::fused::score_matrix(pu, n_users, pv, n_items, d, bias, po, threads);
+    }
+    return out;
+}
+
+// ---- ranking metrics: buffer unwrapping (csrc/metrics.h) ----
+
+CArray<double> ranking_metrics(const CArray<int32_t>& topk_ids, const CArray<int64_t>& tgt_indptr,
+                               const CArray<int32_t>& tgt_items, const CArray<int64_t>& ks, int threads) {
+    require(topk_ids.ndim() == 2, "topk_ids must be 2-d");
+    const int64_t n_rows = topk_ids.shape(0), L = topk_ids.shape(1);
+    require(ks.ndim() == 1 && ks.shape(0) >= 1, "ks must be a non-empty 1-d array");
+    const int64_t n_ks = ks.shape(0);
+    for (int64_t j = 0; j < n_ks; ++j) require(ks.data()[j] >= 1 && ks.data()[j] <= L, "each K must be in 1..L");
+    const recplug::topk::Csr tgt = unwrap_csr(tgt_indptr, tgt_items, n_rows, "targets");
+    CArray<double> out({static_cast<int64_t>(recplug::metrics::kNumMetrics), n_ks, n_rows});
+    const int32_t* pt = topk_ids.data();
+    const int64_t* pk = ks.data();
+    double* po = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        recplug::metrics::ranking_metrics(pt, n_rows, L, tgt.indptr, tgt.items, tgt.nnz, pk, n_ks, po,
+                                          threads);
+    }
+    return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_kernels, m) {
     m.doc() = "recplug native kernels (use recplug.kernels, which validates inputs)";
     m.def("build_info", &build_info, "Instruction set, OpenMP and compiler of this build.");
     // ---- top-K selection and fused scoring (csrc/topk.h) ----
+    m.def("topk_update", &topk_update, "Fold a score chunk into the running top-(k+1) heaps.",
+          py::arg("scores").noconvert(), py::arg("item_offset"), py::arg("excl_indptr").noconvert(),
+          py::arg("excl_items").noconvert(), py::arg("priority").noconvert(),
+          py::arg("tgt_indptr").noconvert(), py::arg("tgt_items").noconvert(), py::arg("ties"),
+          py::arg("heap_keys").noconvert(), py::arg("heap_ids").noconvert(),
+          py::arg("heap_count").noconvert(), py::arg("threads"));
+    m.def("topk_result", &topk_result, "Sorted top-k ids, scores and boundary-tie flags of the heaps.",
+          py::arg("heap_keys").noconvert(), py::arg("heap_ids").noconvert(),
+          py::arg("heap_count").noconvert(), py::arg("k"), py::arg("threads"));
+    m.def("fused_topk", &fused_topk, "Tiled user_emb @ item_emb.T (+ bias) fed straight into top-k.",
+          py::arg("user_emb").noconvert(), py::arg("item_emb").noconvert(),
+          py::arg("item_bias").noconvert(), py::arg("k"), py::arg("excl_indptr").noconvert(),
+          py::arg("excl_items").noconvert(), py::arg("priority").noconvert(),
+          py::arg("tgt_indptr").noconvert(), py::arg("tgt_items").noconvert(), py::arg("ties"),
+          py::arg("threads"));
+    m.def("score_matrix", &score_matrix, "Dense scores with exactly fused_topk's arithmetic.",
+          py::arg("user_emb").noconvert(), py::arg("item_emb").noconvert(),
+          py::arg("item_bias").noconvert(), py::arg("threads"));
 
     // ---- ranking metrics (csrc/metrics.h) ----
+    m.def("ranking_metrics", &ranking_metrics, "HR, Recall, NDCG, MRR, Precision, MAP -> [6, n_ks, B].",
+          py::arg("topk_ids").noconvert(), py::arg("tgt_indptr").noconvert(),
+          py::arg("tgt_items").noconvert(), py::arg("ks").noconvert(), py::arg("threads"));
 
     // ---- negative sampling (csrc/sampling.h) ----
+    {
+        using I32 = py::array_t<int32_t, py::array::c_style>;
+        using I64 = py::array_t<int64_t, py::array::c_style>;
+        using F64 = py::array_t<double, py::array::c_style>;
+        // Returns (out int32 [m, n], status): status is None, or (row, user, positives, eligible, needed).
+        m.def(
+            "sample_negatives",
+            [](const I32& users, const I64& pos_indptr, const I32& pos_items, int64_t n_items,
+               const py::object& popularity, int64_t n, bool replace, uint64_t seed,
+               int threads, int backend, int64_t block_bytes) -> py::tuple {
+                const int64_t rows = users.shape(0);
+                I32 out({rows, n});
+                F64 weights;
+                if (!popularity.is_none()) weights = popularity.cast<F64>();
+                const double* w = popularity.is_none() ? nullptr : weights.data();
+                recplug::SampleStatus status;
+                {
+                    py::gil_scoped_release release;
+                    status = recplug::sample_negatives(users.data(), rows, pos_indptr.data(),
+                                                       pos_indptr.shape(0) - 1, pos_items.data(), n_items,
+                                                       w, n, replace, seed, threads, out.mutable_data(),
+                                                       backend, block_bytes);
+                }
+                if (status.bad_row < 0) return py::make_tuple(out, py::none());
+                return py::make_tuple(out, py::make_tuple(status.bad_row, status.user, status.positives,
+                                                          status.eligible, status.needed));
+            },
+            py::arg("users"), py::arg("pos_indptr"), py::arg("pos_items"), py::arg("n_items"),
+            py::arg("popularity"), py::arg("n"), py::arg("replace"), py::arg("seed"), py::arg("threads"),
+            py::arg("backend") = 0, py::arg("block_bytes") = 0,
+            "n negatives per row of users -> (out, status); use recplug.kernels.sample_negatives. "
+            "backend (0 choose, 1 bitmaps, 2 sorted lists) and block_bytes exist for tests.");
+    }
 
     // ---- sparse aggregation and graph adjacency (csrc/sparse.h) ----
+    {
+        using I32 = py::array_t<int32_t, py::array::c_style>;
+        using I64 = py::array_t<int64_t, py::array::c_style>;
+        using F32 = py::array_t<float, py::array::c_style>;
+        m.def(
+            "csr_dense_matmul",
+            [](const I64& indptr, const I32& indices, const F32& values, const F32& dense, int threads) {
+                const int64_t rows = indptr.shape(0) - 1;
+                const int64_t d = dense.shape(1);
+                F32 out({rows, d});
+                py::gil_scoped_release release;
+                recplug::csr_dense_matmul(indptr.data(), indices.data(), values.data(), rows,
+                                          dense.data(), d, out.mutable_data(), threads);
+                return out;
+            },
+            py::arg("indptr"), py::arg("indices"), py::arg("values"), py::arg("dense"), py::arg("threads"),
+            "CSR @ dense -> float32 [M, d]; use recplug.kernels.csr_dense_matmul.");
+        m.def(
+            "bipartite_norm_adj",
+            [](const I64& indptr, const I32& indices, int64_t n_items, int threads) {
+                recplug::NormAdjacency adj;
+                {
+                    py::gil_scoped_release release;
+                    adj = recplug::bipartite_norm_adj(indptr.data(), indices.data(), indptr.shape(0) - 1,
+                                                      n_items, threads);
+                }
+                // NumPy arrays that own the moved-in vectors (no copy).
+                auto own = [](auto&& v) {
+                    using V = std::decay_t<decltype(v)>;
+                    auto* heap = new V(std::move(v));
+                    py::capsule owner(heap, [](void* p) { delete static_cast<V*>(p); });
+                    return py::array_t<typename V::value_type>(
+                        {static_cast<py::ssize_t>(heap->size())}, heap->data(), owner);
+                };
+                return py::make_tuple(own(std::move(adj.indptr)), own(std::move(adj.indices)),
+                                      own(std::move(adj.values)));
+            },
+            py::arg("indptr"), py::arg("indices"), py::arg("n_items"), py::arg("threads"),
+            "(indptr, indices, values) of D^-1/2 A D^-1/2; use recplug.kernels.bipartite_norm_adj.");
+    }
 }

@@ -60,23 +60,68 @@ class TrainData:
         return len(self.interactions)
 
 
-@dataclass(frozen=True)
 class ScoreBatch:
     """A batch of users to score, with their chronological histories.
 
     ``histories`` is int32 ``[B, L]``: each row holds the user's items oldest first,
     padded at the end with ``PAD`` (-1); ``lengths`` int32 ``[B]`` gives the real lengths.
     ``device`` is where the model was fitted (``"cpu"`` or ``"cuda:N"``).
+    The evaluator builds batches with :meth:`from_sequences`, which derives the padded
+    ``histories`` only when a model reads them.
     """
 
-    users: np.ndarray
-    histories: np.ndarray
-    lengths: np.ndarray
-    n_items: int
-    device: str = "cpu"
+    def __init__(self, users: np.ndarray, histories: np.ndarray, lengths: np.ndarray,
+                 n_items: int, device: str = "cpu"):
+        self.users = np.ascontiguousarray(users, dtype=np.int32)
+        self.n_items = int(n_items)
+        self.device = device
+        lengths = np.ascontiguousarray(lengths, dtype=np.int32)
+        histories = np.asarray(histories, dtype=np.int32)
+        if histories.ndim != 2 or histories.shape[0] != len(self.users) or len(lengths) != len(self.users):
+            raise ValueError(f"ScoreBatch: histories {histories.shape} and lengths {lengths.shape} "
+                             f"must have one row per user ({len(self.users)})")
+        mask = np.arange(histories.shape[1])[None, :] < lengths[:, None]
+        self._indptr = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
+        self._items = np.ascontiguousarray(histories[mask], dtype=np.int32)
+        self._histories: np.ndarray | None = histories
+        self._lengths = lengths
+
+    @classmethod
+    def from_sequences(cls, users: np.ndarray, seq_indptr: np.ndarray, seq_items: np.ndarray,
+                       n_items: int, device: str = "cpu") -> "ScoreBatch":
+        """Batch of ``users`` whose histories are rows of a sequence CSR (indptr int64, items int32)."""
+        users = np.ascontiguousarray(users, dtype=np.int32)
+        starts = seq_indptr[users]
+        lengths = (seq_indptr[users + 1] - starts).astype(np.int32)
+        indptr = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
+        total = int(indptr[-1])
+        offsets = np.arange(total, dtype=np.int64) - np.repeat(indptr[:-1], lengths)
+        items = seq_items[np.repeat(starts, lengths) + offsets] if total else np.zeros(0, np.int32)
+        batch = cls.__new__(cls)
+        batch.users, batch.n_items, batch.device = users, int(n_items), device
+        batch._indptr, batch._items = indptr, np.ascontiguousarray(items, dtype=np.int32)
+        batch._histories, batch._lengths = None, lengths
+        return batch
 
     def __len__(self) -> int:
         return len(self.users)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self._lengths
+
+    @property
+    def histories(self) -> np.ndarray:
+        if self._histories is None:
+            width = int(self._lengths.max()) if len(self._lengths) else 0
+            padded = np.full((len(self.users), width), PAD, dtype=np.int32)
+            padded[np.arange(width)[None, :] < self._lengths[:, None]] = self._items
+            self._histories = padded
+        return self._histories
+
+    def history_items(self) -> tuple[np.ndarray, np.ndarray]:
+        """Histories as CSR: (indptr int64 [B+1], items int32, oldest first per row)."""
+        return self._indptr, self._items
 
     def recent(self, max_len: int, pad: int = 0, shift: int = 0) -> np.ndarray:
         """The last ``max_len`` items of each history, right-aligned, int64 ``[B, max_len]``.
@@ -85,19 +130,18 @@ class ScoreBatch:
         the left padding is ``pad``: the layout SASRec-style models feed their encoder.
         """
         out = np.full((len(self.users), max_len), pad, dtype=np.int64)
-        for row, (hist, n) in enumerate(zip(self.histories, self.lengths)):
-            take = hist[max(0, n - max_len):n]
-            if len(take):
-                out[row, max_len - len(take):] = take.astype(np.int64) + shift
+        take = np.minimum(self._lengths, max_len).astype(np.int64)
+        rows = np.repeat(np.arange(len(self.users)), take)
+        within = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+        source = np.repeat(self._indptr[1:] - take, take) + within
+        out[rows, max_len - np.repeat(take, take) + within] = self._items[source].astype(np.int64) + shift
         return out
 
     def history_csr(self) -> sp.csr_matrix:
         """Binary ``[B, n_items]`` CSR of the histories (duplicates collapsed)."""
-        rows = np.repeat(np.arange(len(self.users)), self.lengths)
-        mask = np.arange(self.histories.shape[1])[None, :] < self.lengths[:, None]
-        cols = self.histories[mask]
-        m = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)),
-                          shape=(len(self.users), self.n_items))
+        # copies: sum_duplicates sorts in place and must not reorder the batch's history
+        m = sp.csr_matrix((np.ones(len(self._items), dtype=np.float32), self._items.copy(),
+                           self._indptr.copy()), shape=(len(self.users), self.n_items))
         m.sum_duplicates()
         m.data[:] = 1.0
         return m
@@ -135,6 +179,13 @@ class FitOptions:
     validator: Validator | None = None
 
 
+def param_names(cls: type) -> list[str]:
+    """Hyperparameter names of a model class: the named parameters of its ``__init__``."""
+    sig = inspect.signature(cls.__init__)
+    return [p.name for p in sig.parameters.values()
+            if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
 class Model:
     """Optional base class: stores hyperparameters, introspects them, clones."""
 
@@ -143,9 +194,7 @@ class Model:
 
     @classmethod
     def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values()
-                if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        return param_names(cls)
 
     def get_params(self) -> dict[str, Any]:
         """Hyperparameters as given to ``__init__`` (read from same-named attributes)."""

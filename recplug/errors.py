@@ -73,6 +73,10 @@ class StoreError(RecplugError):
     exit_code = 6
 
 
+class LeaderboardError(RecplugError, ValueError):
+    """No runs match a leaderboard's filters, or the runs cannot be compared fairly."""
+
+
 class ConfigError(RecplugError, ValueError):
     """A command-line option or hyperparameter has an invalid value."""
 

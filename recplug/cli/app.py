@@ -27,9 +27,15 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from recplug.cli import doctor
+    from recplug.cli import bench, datasets, doctor, leaderboard, models
+    from recplug.cli.eval import eval_command
 
+    app.command("eval")(eval_command)
+    app.command("models")(models.models)
+    app.add_typer(datasets.app, name="datasets")
+    app.command("leaderboard")(leaderboard.leaderboard)
     app.command("doctor")(doctor.doctor)
+    app.add_typer(bench.app, name="bench")
 
 
 _register()

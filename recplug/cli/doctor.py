@@ -42,7 +42,7 @@ def doctor() -> None:
         table.add_row("kernel threads", str(info["max_threads"]))
         table.add_row("compiler", str(info["compiler"]))
     else:
-        table.add_row("kernels", f"[red]not built[/]: {kernels.REBUILD_HINT}")
+        table.add_row("kernels", "[red]not built[/] (see below)")
     table.add_row("CPU cores", str(os.cpu_count()))
     try:
         from threadpoolctl import threadpool_info
@@ -51,4 +51,8 @@ def doctor() -> None:
             table.add_row(f"{pool['user_api']} ({pool['internal_api']})", f"{pool['num_threads']} threads")
     except ImportError:  # pragma: no cover
         pass
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    if not kernels.available():
+        console.print(f"recplug._kernels is not built: {kernels.REBUILD_HINT}", soft_wrap=True,
+                      highlight=False, markup=False)

@@ -179,13 +179,11 @@ class Interactions:
         m = sp.csr_matrix((ones, (self.users, self.items)), shape=(self.n_users, self.n_items))
         m.sum_duplicates()
         m.data[:] = 1.0
-        m.indptr = m.indptr.astype(np.int64)
-        m.indices = m.indices.astype(np.int32)
         m.sort_indices()
         return m
 
     def csr(self) -> sp.csr_matrix:
-        """Binary user x item matrix (float32, duplicates collapsed, sorted int32 indices)."""
+        """Binary user x item matrix (float32, duplicates collapsed, sorted indices; scipy index dtype)."""
         return self._csr
 
     @functools.cached_property

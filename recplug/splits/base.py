@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,11 @@ class Split:
         raise ValueError(f"which must be 'valid' or 'test', got {which!r}")
 
     def test_history(self) -> Interactions:
+        """Train + validation interactions, chronological (computed once, then cached)."""
+        return self._test_history
+
+    @functools.cached_property
+    def _test_history(self) -> Interactions:
         return self.train.concat(self.validation, name=f"{self.train.name}+validation")
 
     def targets(self, which: str) -> Targets:

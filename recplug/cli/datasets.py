@@ -1,0 +1,138 @@
+"""``recplug datasets``: list the registry and what is available locally, inspect a dataset."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from recplug.errors import ConfigError
+
+app = typer.Typer(
+    help="List the dataset registry (and local copies), inspect or download a dataset.",
+    no_args_is_help=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+@app.callback(invoke_without_command=True)
+def _default(ctx: typer.Context) -> None:
+    """List the dataset registry and local copies (same as `list`)."""
+    if ctx.invoked_subcommand is None:
+        list_datasets()
+
+
+@app.command("list")
+def list_datasets() -> None:
+    """List registered datasets and where a local copy is (RECPLUG_DATA_DIR, cache) or not."""
+    from recplug.data.registry import REGISTRY, cache_dir, data_dirs, find_local
+
+    table = Table(title="recplug datasets", title_justify="left")
+    for column in ("name", "description", "files", "local copy"):
+        table.add_column(column, overflow="fold")
+    for spec in REGISTRY.values():
+        found = find_local(spec)
+        where = f"{found[0]}: {found[1]}" if found else "not local (downloaded on first use)"
+        table.add_row(spec.name, spec.description, " + ".join(spec.expected_files), where)
+    console = Console()
+    console.print(table)
+    dirs = ", ".join(str(d) for d in data_dirs()) or "unset"
+    console.print(f"RECPLUG_DATA_DIR: {dirs}\ncache: {cache_dir()}", highlight=False)
+
+
+@app.command("info")
+def info(
+    dataset: str = typer.Argument(..., help="A registered name (see `list`) or a file/folder path."),
+    format: Optional[str] = typer.Option(None, "--format", help="Force a file format (see README)."),
+    columns: Optional[str] = typer.Option(
+        None, "--columns",
+        help="Column roles for csv/tsv/parquet/atomic, e.g. user=uid,item=iid,timestamp=t"),
+    min_rating: Optional[float] = typer.Option(None, "--min-rating", help="Keep rows rated >= this."),
+    kcore: Optional[int] = typer.Option(None, "--kcore", help="Iterated k-core on users and items."),
+    offline: bool = typer.Option(False, "--offline", help="Never download."),
+) -> None:
+    """Print users, items, interactions, density, time span and duplicates of a dataset."""
+    from recplug.data import load_dataset
+
+    data = load_dataset(dataset, format=format, columns=parse_columns(columns),
+                        min_rating=min_rating, kcore=kcore, offline=offline)
+    Console().print(_info_table(data))
+
+
+@app.command("download")
+def download(
+    name: str = typer.Argument(..., help="A registered dataset name (see `list`)."),
+) -> None:
+    """Download a registered dataset into the cache (no-op when a local copy exists)."""
+    from recplug.data.download import fetch
+    from recplug.data.registry import get_spec, locate_in_data_dirs
+
+    spec = get_spec(name)
+    local = locate_in_data_dirs(spec)
+    console = Console()
+    if local is not None:
+        console.print(f"{name}: found in RECPLUG_DATA_DIR at {local}", highlight=False)
+        return
+    folder = fetch(spec)
+    console.print(f"{name}: {folder}", highlight=False)
+
+
+def parse_columns(text: str | None) -> dict[str, Any] | None:
+    """``"user=a,item=b"`` -> ``{"user": "a", "item": "b"}`` (digits become positions)."""
+    if text is None or not text.strip():
+        return None
+    mapping: dict[str, Any] = {}
+    for part in text.split(","):
+        role, sep, column = part.partition("=")
+        if not sep or not role.strip() or not column.strip():
+            raise ConfigError(f"--columns: {part!r} is not role=column; e.g. "
+                              "--columns user=uid,item=iid,timestamp=ts")
+        column = column.strip()
+        mapping[role.strip()] = int(column) if column.isdigit() else column
+    return mapping
+
+
+def _info_table(data: Any) -> Table:
+    inter = data.interactions
+    table = Table(title=f"{data.name}", title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    cells = inter.n_users * inter.n_items
+    rows: list[tuple[str, str]] = [
+        ("source", data.source),
+        ("format", str(data.report.get("format", "?"))),
+        ("users", f"{inter.n_users:,}"),
+        ("items", f"{inter.n_items:,}"),
+        ("interactions", f"{len(inter):,}"),
+        ("density", f"{len(inter) / cells:.4%}" if cells else "n/a"),
+        ("duplicates", f"{inter.n_duplicates:,} rows repeat an earlier (user, item) pair"),
+        ("time span", _time_span(inter.timestamps)),
+    ]
+    if inter.ratings is not None:
+        rows.append(("ratings", f"{float(inter.ratings.min()):g} .. {float(inter.ratings.max()):g}"))
+    if data.predefined is not None:
+        rows.append(("pre-split", f"train {int(data.predefined['train'].sum()):,} rows, "
+                                  f"test {int(data.predefined['test'].sum()):,} rows"))
+    shown = {"format", "users", "items", "interactions", "duplicates", "train_rows", "test_rows"}
+    for key, value in data.report.items():
+        if key not in shown:
+            rows.append((key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value)))
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def _time_span(ts: np.ndarray | None) -> str:
+    if ts is None or len(ts) == 0:
+        return "no timestamps (row order is the sequence order)"
+    first, last = ts[0].item(), ts[-1].item()
+    if 1e8 <= first and last <= 4.2e9:  # plausibly seconds since the epoch
+        def iso(t: float) -> str:
+            return _dt.datetime.fromtimestamp(t, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        return f"{iso(first)} .. {iso(last)} UTC ({(last - first) / 86400:,.1f} days)"
+    return f"{first} .. {last}"

@@ -1,0 +1,102 @@
+"""``recplug leaderboard``: rank the stored runs of one dataset, split and protocol.
+
+Thin: parse options, read the store, build a :class:`~recplug.leaderboard.Leaderboard`,
+render it. The rendered leaderboard goes to stdout (or ``--out``); notes go to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from recplug.errors import ConfigError, LeaderboardError, StoreError
+
+
+def _metric_list(metrics: str) -> list[str] | None:
+    names = [m.strip() for m in metrics.split(",") if m.strip()]
+    if not names:
+        raise ConfigError("--metrics is empty; give metric names like NDCG@10,Recall@10 or 'all'")
+    return None if names == ["all"] else names
+
+
+def _no_runs(store, path: Path, filters: dict[str, str]) -> LeaderboardError:
+    """The error for an empty selection: what was asked, and what the store does hold."""
+    asked = ", ".join(f"{k}={v}" for k, v in filters.items())
+    held = [row for row in store.summary() if row["status"] == "done"]
+    if not held:
+        return LeaderboardError(
+            f"no finished runs in results store {path} (asked for {asked}); the store is empty; "
+            f"run `recplug eval MODEL --dataset {filters['dataset']} --split {filters['split']}` first")
+    listing = "; ".join(f"dataset={r['dataset']} split={r['split']} protocol={r['protocol']} "
+                        f"({r['runs']} run{'s' if r['runs'] > 1 else ''})" for r in held[:12])
+    more = f"; and {len(held) - 12} more" if len(held) > 12 else ""
+    return LeaderboardError(f"no finished runs in results store {path} for {asked}; it holds: "
+                            f"{listing}{more}")
+
+
+def leaderboard(
+    dataset: str = typer.Option(..., "--dataset", "-d", help="Dataset name the runs were evaluated on."),
+    split: str = typer.Option(..., "--split", "-s", help="Split name (loo, temporal, ...)."),
+    format: str = typer.Option("table", "--format", "-f",
+                               help="table, markdown, latex, html, csv or json."),
+    metrics: str = typer.Option("NDCG@10,Recall@10,HR@10,MRR@10", "--metrics", "-m",
+                                help="Comma-separated columns, or 'all'. The first one sorts the rows."),
+    protocol: str = typer.Option("full", "--protocol",
+                                 help="'full', or a sampled protocol written sampled:<N>:<sampler>. "
+                                      "Sampled and full runs are never mixed."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level (Holm-adjusted)."),
+    test: str = typer.Option("t", "--test", help="Paired test vs the best: t, wilcoxon or both."),
+    bootstrap: int = typer.Option(0, "--bootstrap",
+                                  help="Bootstrap resamples for 95% CIs over users (0 = none)."),
+    db: Path | None = typer.Option(None, "--db", help="Results store (default: user data dir)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file instead of stdout."),
+    ties: str | None = typer.Option(None, "--ties", help="Only runs with this tie rule "
+                                                         "(random, pessimistic, optimistic)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
+) -> None:
+    """Rank stored runs: mean ± std over seeds, significance against the best."""
+    from recplug.leaderboard import FORMATS, Leaderboard, print_table, render
+    from recplug.store import ResultStore, default_store_path
+
+    if format not in FORMATS:
+        raise ConfigError(f"--format {format!r} is unknown; choose one of {', '.join(FORMATS)}")
+    if test not in ("t", "wilcoxon", "both"):
+        raise ConfigError(f"--test {test!r} is unknown; choose t, wilcoxon or both")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"--alpha must be between 0 and 1 (exclusive), got {alpha}")
+    if bootstrap < 0:
+        raise ConfigError(f"--bootstrap must be >= 0, got {bootstrap}")
+    names = _metric_list(metrics)
+    path = db if db is not None else default_store_path()
+    if not path.is_file():
+        raise StoreError(f"no results store at {path}; run `recplug eval ...` first"
+                         + ("" if db is not None else " or pass --db"))
+    filters = {"dataset": dataset, "split": split, "protocol": protocol}
+    if ties is not None:
+        filters["ties"] = ties
+    with ResultStore(path) as store:
+        runs = store.runs(dataset=dataset, split=split, protocol=protocol)
+        if ties is not None:
+            runs = [r for r in runs if r.spec.ties == ties]
+        if not runs:
+            raise _no_runs(store, path, filters)
+        lb = Leaderboard.from_runs(runs, metrics=names, alpha=alpha, test=test,
+                                   bootstrap=bootstrap, seed=seed)
+    err = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
+    for note in lb.notes:
+        err.print(Text.assemble(("note: ", "yellow"), note))
+    if out is not None:
+        try:
+            out.write_text(render(lb, format), encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write --out {out}: {exc.strerror or exc}") from None
+        err.print(Text(f"wrote {format} leaderboard of {len(lb.rows)} configurations to {out}"))
+    elif format == "table":
+        console = Console()
+        print_table(lb, console if console.is_terminal else Console(width=200))
+    else:
+        sys.stdout.write(render(lb, format))

@@ -1,0 +1,125 @@
+"""A loaded dataset and :func:`load_dataset`, the one way in from files or registry names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+import numpy as np
+
+from recplug.data import filters, registry
+from recplug.data.interactions import Interactions
+from recplug.errors import DataError, DatasetNotFoundError
+
+if TYPE_CHECKING:
+    from recplug.data.loaders import Table
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Interactions plus where they came from and what the loader did.
+
+    ``interactions`` holds all rows in stable chronological order. ``predefined`` is set
+    for pre-split sources: ``{"train": mask, "test": mask}``, boolean masks over the
+    rows (LightGCN folders: the train rows come first, then the test rows). ``report``
+    counts what happened: rows read, duplicates, rows removed by each filter, ...
+    """
+
+    name: str
+    interactions: Interactions
+    source: str
+    predefined: dict[str, np.ndarray] | None = None
+    report: dict[str, int | float | str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.predefined is not None:
+            n = len(self.interactions)
+            for part in ("train", "test"):
+                mask = self.predefined.get(part)
+                if mask is None or mask.dtype != bool or mask.shape != (n,):
+                    raise DataError(f"{self.name}: predefined[{part!r}] must be a bool mask over the "
+                                    f"{n} rows")
+            if (self.predefined["train"] & self.predefined["test"]).any():
+                raise DataError(f"{self.name}: a row cannot be in both predefined train and test")
+            for mask in self.predefined.values():
+                mask.flags.writeable = False
+
+
+def load_dataset(name_or_path: str | Path, *, format: str | None = None,
+                 columns: Mapping[str, Any] | None = None, min_rating: float | None = None,
+                 kcore: int | None = None, offline: bool = False) -> Dataset:
+    """Load a file, a folder, or a registered dataset by name.
+
+    An existing path wins over a registry name. A name is looked up in
+    ``RECPLUG_DATA_DIR``, then in the cache, then downloaded (unless ``offline``).
+    ``format``/``columns`` steer the reader (see :mod:`recplug.data.loaders`).
+    ``min_rating`` keeps rows rated >= it (implicit positives); ``kcore`` then keeps the
+    largest sub-table where every user and item has >= ``kcore`` rows.
+    """
+    from recplug.data import loaders  # pandas is imported on first load, not on import
+
+    path, name = _resolve(name_or_path, offline)
+    table = loaders.read_table(path, format=format, columns=columns)
+    return build_dataset(table, name=name, min_rating=min_rating, kcore=kcore)
+
+
+def build_dataset(table: Table, *, name: str, min_rating: float | None = None,
+                  kcore: int | None = None) -> Dataset:
+    """Sort a :class:`~recplug.data.loaders.Table` chronologically, filter it, and wrap it."""
+    report: dict[str, Any] = dict(table.report)
+    order = (np.argsort(table.timestamps, kind="stable") if table.timestamps is not None
+             else np.arange(len(table)))
+    take = lambda a: None if a is None else a[order]  # noqa: E731
+    data = Interactions.from_arrays(table.users[order], table.items[order],
+                                    take(table.timestamps), take(table.ratings), name=name)
+    part = take(table.part)
+    keep = np.ones(len(data), dtype=bool)
+    if min_rating is not None:
+        keep &= filters.min_rating_mask(data, float(min_rating))
+        report["min_rating"] = float(min_rating)
+        report["rows_below_min_rating"] = int((~keep).sum())
+    if kcore is not None:
+        before = int(keep.sum())
+        keep, rounds = filters.kcore_mask(data, kcore, keep)
+        report.update(kcore=int(kcore), kcore_rounds=rounds,
+                      rows_removed_by_kcore=before - int(keep.sum()))
+    if not keep.all():
+        if not keep.any():
+            raise DataError(f"{name}: the filters removed every row (min_rating={min_rating}, "
+                            f"kcore={kcore}); relax them")
+        data = filters.compact(data.with_rows(keep))
+        part = None if part is None else part[keep]
+    predefined = None
+    if part is not None:
+        predefined = {"train": part == 0, "test": part == 1}
+        report["train_rows"] = int(predefined["train"].sum())
+        report["test_rows"] = int(predefined["test"].sum())
+    report.update(users=data.n_users, items=data.n_items, interactions=len(data),
+                  duplicates=int(data.n_duplicates))
+    return Dataset(name=name, interactions=data, source=table.source, predefined=predefined,
+                   report=report)
+
+
+def _resolve(name_or_path: str | Path, offline: bool) -> tuple[Path, str]:
+    """``(path to read, dataset name)`` for a path or a registry name."""
+    from recplug.data import loaders
+
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        return path, loaders.dataset_name(path)
+    key = str(name_or_path)
+    if key not in registry.REGISTRY:
+        raise DatasetNotFoundError(
+            f"{key!r} is neither an existing file or folder nor a registered dataset "
+            f"({', '.join(registry.REGISTRY)}); check the path or the name")
+    spec = registry.REGISTRY[key]
+    local = registry.locate_in_data_dirs(spec)
+    if local is not None:
+        return local, spec.name
+    from recplug.data.download import fetch
+
+    folder = fetch(spec, offline=offline)
+    found = spec.load_path(folder)
+    assert found is not None  # fetch only returns folders holding a layout
+    return found, spec.name

@@ -1,0 +1,484 @@
+"""The leaderboard: runs grouped by model configuration, with honest statistics.
+
+Rows are model configurations (model + hyperparameters; one protocol per leaderboard).
+A cell is the mean ± sample std over seeds of one metric. For each metric the best
+configuration (highest mean; lowest for error metrics) is compared with every other one,
+paired user by user, with a paired t-test and/or a Wilcoxon signed-rank test, and the
+p-values of that metric's comparisons are Holm-adjusted. Per-user values are first
+averaged over seeds: over the seeds both configurations share when they share any
+(a paired design), else over each configuration's own seeds.
+
+Renderers (``render_*.py``) only read a :class:`Leaderboard`; they compute nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+import numpy as np
+
+from recplug.errors import ConfigError, LeaderboardError
+from recplug.leaderboard import stats
+from recplug.store.spec import RunRecord, canonical_json
+
+TESTS = ("t", "wilcoxon")
+TEST_NAMES = {"t": "paired t-test", "wilcoxon": "Wilcoxon signed-rank test"}
+MARKS = {"t": "†", "wilcoxon": "‡"}  #: "significantly worse than the best" under each test
+_METRIC_AT = re.compile(r"^(?P<family>.+)@(?P<k>[0-9]+)$")
+#: metric families where lower is better (errors, popularity bias, concentration)
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "gini", "arp", "avgpop", "averagepopularity"})
+#: display order of metric families; others follow alphabetically
+_FAMILY_ORDER = ("NDCG", "Recall", "HR", "MRR", "Precision", "MAP")
+
+
+def split_metric(name: str) -> tuple[str, int | None]:
+    """``"NDCG@10"`` -> ``("NDCG", 10)``; a name without ``@K`` -> ``(name, None)``."""
+    match = _METRIC_AT.match(name)
+    return (match["family"], int(match["k"])) if match else (name, None)
+
+
+def higher_is_better(metric: str) -> bool:
+    """False for error/bias metrics (RMSE, MAE, Gini, average popularity), True otherwise."""
+    family = split_metric(metric)[0]
+    return re.sub(r"[^a-z]", "", family.lower()) not in LOWER_IS_BETTER
+
+
+def _metric_sort_key(name: str) -> tuple:
+    family, k = split_metric(name)
+    rank = _FAMILY_ORDER.index(family) if family in _FAMILY_ORDER else len(_FAMILY_ORDER)
+    return (k is None, k or 0, rank, family)
+
+
+def _clean(value: Any) -> Any:
+    """NaN/inf -> None, NumPy scalars -> Python, recursively: what JSON can hold."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One configuration against the best of a metric, paired per user.
+
+    ``mean_difference`` is best minus this configuration, on the paired users (positive =
+    the best is ahead, sign flipped for lower-is-better metrics). ``seeds`` are the seeds
+    averaged per user; ``same_seeds`` says whether both sides used the same ones.
+    ``pvalues`` are raw two-sided p-values, ``adjusted`` Holm-adjusted; ``significant``
+    (per test) = adjusted <= alpha and the best is ahead.
+    """
+
+    n_users: int
+    mean_difference: float
+    seeds: tuple[int, ...]
+    same_seeds: bool
+    pvalues: dict[str, float]
+    adjusted: dict[str, float] = field(default_factory=dict)
+    significant: dict[str, bool] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean({"n_users": self.n_users, "mean_difference": self.mean_difference,
+                       "seeds": list(self.seeds), "same_seeds": self.same_seeds,
+                       "p": self.pvalues, "p_holm": self.adjusted, "significant": self.significant})
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One metric of one configuration: mean and sample std over ``n`` seeds (std None if n=1)."""
+
+    mean: float
+    std: float | None
+    n: int
+    best: bool = False
+    comparison: Comparison | None = None  #: None for the best itself
+    ci: tuple[float, float] | None = None  #: bootstrap CI of the mean over users
+
+    def worse(self) -> list[str]:
+        """The tests under which this cell is significantly worse than the best."""
+        if self.comparison is None:
+            return []
+        return [test for test in TESTS if self.comparison.significant.get(test)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean({"mean": self.mean, "std": self.std, "n": self.n, "best": self.best,
+                       "ci": list(self.ci) if self.ci else None, "worse_than_best": self.worse(),
+                       "comparison": self.comparison.to_dict() if self.comparison else None})
+
+
+@dataclass(frozen=True)
+class Row:
+    """One model configuration: its runs (one per seed), metric cells, mean timings (seconds)."""
+
+    label: str
+    model: str
+    hyperparameters: dict
+    plugin_dist: str
+    plugin_versions: tuple[str, ...]
+    seeds: tuple[int, ...]
+    run_ids: tuple[int, ...]
+    fit_seconds: float | None
+    eval_seconds: float | None
+    cells: dict[str, Cell | None]  #: metric -> cell, None where no run has the metric
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.seeds)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean({
+            "label": self.label, "model": self.model, "hyperparameters": self.hyperparameters,
+            "plugin_dist": self.plugin_dist, "plugin_versions": list(self.plugin_versions),
+            "seeds": list(self.seeds), "run_ids": list(self.run_ids),
+            "fit_seconds": self.fit_seconds, "eval_seconds": self.eval_seconds,
+            "metrics": {m: c.to_dict() if c else None for m, c in self.cells.items()}})
+
+
+@dataclass
+class Leaderboard:
+    """Rows sorted by the first metric (best first). Build with :meth:`from_runs`."""
+
+    rows: list[Row]
+    metrics: list[str]
+    dataset: str
+    dataset_fingerprint: str
+    split: str
+    split_params: dict
+    protocol: str
+    ties: str
+    alpha: float
+    tests: tuple[str, ...]
+    bootstrap: int
+    ci_level: float
+    seed: int
+    best: dict[str, str | None]  #: metric -> label of the reference (best) row
+    curves: dict[str, list[tuple[str, list[tuple[int, float]]]]]  #: family -> [(label, [(K, mean)])]
+    notes: list[str]
+
+    @property
+    def columns(self) -> list[str]:
+        """Column headers: model, the metrics, seeds and mean timings."""
+        return ["Model", *self.metrics, "Seeds", "Fit (s)", "Eval (s)"]
+
+    @property
+    def sampled(self) -> bool:
+        return self.protocol != "full"
+
+    def legend(self) -> list[str]:
+        """One line per mark/notation the renderers use (plain text)."""
+        lines = ["mean ± sample std over seeds; best of each column in bold"]
+        for test in self.tests:
+            lines.append(f"{MARKS[test]} significantly worse than the best ({TEST_NAMES[test]}, "
+                         f"paired over users, Holm-adjusted p ≤ {self.alpha:g})")
+        if self.bootstrap:
+            lines.append(f"[low, high]: {self.ci_level:.0%} percentile bootstrap CI over users "
+                         f"({self.bootstrap} resamples, seed {self.seed})")
+        if self.sampled:
+            lines.append(f"SAMPLED protocol ({self.protocol}): each target ranked among sampled "
+                         f"negatives only; not comparable with full-ranking numbers")
+        return lines
+
+    def caption(self) -> str:
+        """One line naming what was ranked: dataset, split (and parameters), protocol, ties."""
+        params = ", ".join(f"{k}={_short(v)}" for k, v in sorted(self.split_params.items()))
+        split = f"{self.split} ({params})" if params else self.split
+        return (f"{self.dataset} · split {split} · protocol {self.protocol} · ties {self.ties} · "
+                f"{len(self.rows)} configurations")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as JSON values (NaN -> null)."""
+        return _clean({
+            "dataset": self.dataset, "dataset_fingerprint": self.dataset_fingerprint,
+            "split": self.split, "split_params": self.split_params, "protocol": self.protocol,
+            "ties": self.ties, "alpha": self.alpha, "tests": list(self.tests),
+            "bootstrap": self.bootstrap, "ci_level": self.ci_level, "seed": self.seed,
+            "metrics": self.metrics, "columns": self.columns, "best": self.best,
+            "rows": [row.to_dict() for row in self.rows],
+            "curves": {family: [{"label": label, "points": [list(p) for p in points]}
+                                for label, points in series]
+                       for family, series in self.curves.items()},
+            "legend": self.legend(), "notes": self.notes})
+
+    @classmethod
+    def from_runs(cls, runs: Sequence[RunRecord], *, metrics: list[str] | None = None,
+                  alpha: float = 0.05, test: str = "t", bootstrap: int = 0, seed: int = 0,
+                  ci_level: float = 0.95) -> "Leaderboard":
+        """Build from finished runs of one dataset, split and protocol.
+
+        ``metrics``: columns in order (None = every metric the runs have). ``test``:
+        ``"t"``, ``"wilcoxon"`` or ``"both"``. ``bootstrap``: resamples for CIs (0 = none),
+        seeded by ``seed``. Raises LeaderboardError for no runs, unfinished runs, or runs
+        that cannot be compared (mixed protocols, data fingerprints, splits or tie rules).
+        """
+        tests = _parse_test(test)
+        if not 0 < alpha < 1:
+            raise ConfigError(f"alpha must be in (0, 1), got {alpha}")
+        if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
+            raise ConfigError(f"bootstrap must be a whole number of resamples >= 0, got {bootstrap!r}")
+        if not 0 < ci_level < 1:
+            raise ConfigError(f"ci_level must be in (0, 1), got {ci_level}")
+        runs = list(runs)
+        if not runs:
+            raise LeaderboardError("no runs to rank; evaluate some models first (recplug eval ...)")
+        unfinished = [r.id for r in runs if r.status != "done"]
+        if unfinished:
+            raise LeaderboardError(f"only finished runs can be ranked; runs {unfinished[:10]} are not done")
+        _check_comparable(runs)
+        groups, notes = _group(runs)
+        metrics = _pick_metrics(runs, metrics)
+        builder = _Builder(groups, metrics, tests, alpha, bootstrap, ci_level, seed, notes)
+        spec = runs[0].spec
+        return cls(rows=builder.rows, metrics=metrics, dataset=spec.dataset,
+                   dataset_fingerprint=spec.dataset_fingerprint, split=spec.split,
+                   split_params=spec.split_params, protocol=spec.protocol, ties=spec.ties,
+                   alpha=float(alpha), tests=tests, bootstrap=bootstrap, ci_level=ci_level,
+                   seed=seed, best=builder.best, curves=builder.curves(), notes=notes)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return f"{value:g}"
+    return canonical_json(value)
+
+
+def _parse_test(test: str) -> tuple[str, ...]:
+    if test == "both":
+        return TESTS
+    if test in TESTS:
+        return (test,)
+    raise ConfigError(f"test must be 't', 'wilcoxon' or 'both', got {test!r}")
+
+
+def _check_comparable(runs: Sequence[RunRecord]) -> None:
+    """Refuse runs that differ in what makes numbers comparable; say how to filter."""
+    checks = [
+        ("protocol", lambda s: s.protocol,
+         "sampled-protocol runs are never ranked with full-ranking ones; pick one with --protocol"),
+        ("dataset", lambda s: s.dataset, "pick one with --dataset"),
+        ("split", lambda s: s.split, "pick one with --split"),
+        ("dataset fingerprint", lambda s: s.dataset_fingerprint,
+         "the data changed between runs, so their numbers are not comparable; re-run the older "
+         "models on the current data or keep the old runs in another --db"),
+        ("split parameters", lambda s: canonical_json(s.split_params),
+         "re-run with the same split parameters, or keep the others in another --db"),
+        ("tie rule", lambda s: s.ties, "pick one with --ties"),
+    ]
+    for what, key, fix in checks:
+        counts = Counter(key(r.spec) for r in runs)
+        if len(counts) > 1:
+            found = ", ".join(f"{value} ({n} run{'s' if n > 1 else ''})"
+                              for value, n in sorted(counts.items()))
+            raise LeaderboardError(f"runs mix {what}s: {found}; {fix}")
+
+
+def _group(runs: Sequence[RunRecord]) -> tuple[list[list[RunRecord]], list[str]]:
+    """Runs per configuration (first-seen order), one run per seed: the latest one wins."""
+    groups: dict[tuple[str, str], dict[int, RunRecord]] = {}
+    superseded: Counter = Counter()
+    for run in sorted(runs, key=lambda r: r.id):
+        key = (run.spec.model, canonical_json(run.spec.hyperparameters))
+        by_seed = groups.setdefault(key, {})
+        if run.spec.seed in by_seed:
+            superseded[run.spec.model] += 1
+        by_seed[run.spec.seed] = run
+    notes = [f"{model}: {n} older run{'s' if n > 1 else ''} of a seed replaced by the newest"
+             for model, n in sorted(superseded.items())]
+    return [[by_seed[s] for s in sorted(by_seed)] for by_seed in groups.values()], notes
+
+
+def _pick_metrics(runs: Sequence[RunRecord], metrics: list[str] | None) -> list[str]:
+    available = sorted({m for r in runs for m in r.metrics}, key=_metric_sort_key)
+    if metrics is None:
+        if not available:
+            raise LeaderboardError("the runs recorded no metrics")
+        return available
+    metrics = [m.strip() for m in metrics if m and m.strip()]
+    if not metrics:
+        raise ConfigError("metrics must name at least one metric, e.g. NDCG@10")
+    missing = [m for m in metrics if m not in available]
+    if missing:
+        raise LeaderboardError(f"no run has metric{'s' if len(missing) > 1 else ''} "
+                               f"{', '.join(missing)}; available: {', '.join(available) or 'none'}; "
+                               f"choose with --metrics")
+    return list(dict.fromkeys(metrics))
+
+
+def _labels(groups: list[list[RunRecord]]) -> list[str]:
+    """Model name, plus the hyperparameters that differ between configurations of one model."""
+    by_model: dict[str, list[dict]] = {}
+    for group in groups:
+        by_model.setdefault(group[0].spec.model, []).append(group[0].spec.hyperparameters)
+    labels = []
+    for group in groups:
+        model, params = group[0].spec.model, group[0].spec.hyperparameters
+        siblings = by_model[model]
+        if len(siblings) == 1:
+            labels.append(model)
+            continue
+        keys = sorted({k for p in siblings for k in p})
+        differing = [k for k in keys if len({canonical_json(p.get(k)) for p in siblings}) > 1]
+        text = ", ".join(f"{k}={_short(params[k])}" if k in params else f"{k}=default" for k in differing)
+        labels.append(f"{model}({text})")
+    return labels
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None
+
+
+class _Builder:
+    """Computes rows, best rows, comparisons and CIs for one leaderboard."""
+
+    def __init__(self, groups, metrics, tests, alpha, bootstrap, ci_level, seed, notes):
+        self.groups = groups
+        self.metrics = metrics
+        self.labels = _labels(groups)
+        self.notes = notes
+        self._per_user: dict[tuple[int, str, tuple[int, ...]], tuple[np.ndarray, np.ndarray] | None] = {}
+        cells = [{m: self._cell(g, m) for m in metrics} for g in groups]
+        order = sorted(range(len(groups)), key=lambda i: self._sort_key(cells[i], i))
+        self.groups = [groups[i] for i in order]
+        self.labels = [self.labels[i] for i in order]
+        self.cells = [cells[i] for i in order]
+        self.best: dict[str, str | None] = {}
+        for metric in metrics:
+            self._compare(metric, tests, alpha)
+        if bootstrap:
+            self._bootstrap(bootstrap, ci_level, seed)
+        self.rows = [self._row(i) for i in range(len(self.groups))]
+
+    def _sort_key(self, cells: dict[str, Cell | None], index: int) -> tuple:
+        first = cells[self.metrics[0]]
+        if first is None:
+            return (1, 0.0, self.labels[index])
+        sign = -1.0 if higher_is_better(self.metrics[0]) else 1.0
+        return (0, sign * first.mean, self.labels[index])
+
+    @staticmethod
+    def _cell(group: list[RunRecord], metric: str) -> Cell | None:
+        values = [r.metrics[metric] for r in group if metric in r.metrics]
+        if not values:
+            return None
+        std = float(np.std(values, ddof=1)) if len(values) > 1 else None
+        return Cell(mean=float(np.mean(values)), std=std, n=len(values))
+
+    def _user_means(self, index: int, metric: str, seeds: tuple[int, ...]):
+        """Per-user values of row ``index`` averaged over ``seeds``; None if a run lacks them."""
+        key = (index, metric, seeds)
+        if key not in self._per_user:
+            parts = []
+            for run in self.groups[index]:
+                if run.spec.seed not in seeds:
+                    continue
+                users, per_user = run.per_user()
+                if metric not in per_user:
+                    parts = None
+                    break
+                parts.append((users, per_user[metric]))
+            self._per_user[key] = stats.average_over_seeds(parts) if parts else None
+        return self._per_user[key]
+
+    def _seeds(self, index: int, metric: str) -> tuple[int, ...]:
+        return tuple(r.spec.seed for r in self.groups[index] if metric in r.metrics)
+
+    def _compare(self, metric: str, tests: tuple[str, ...], alpha: float) -> None:
+        present = [i for i, c in enumerate(self.cells) if c[metric] is not None]
+        if not present:
+            self.best[metric] = None
+            return
+        sign = 1.0 if higher_is_better(metric) else -1.0
+        top = max(sign * self.cells[i][metric].mean for i in present)
+        winners = [i for i in present if sign * self.cells[i][metric].mean == top]
+        ref = winners[0]
+        self.best[metric] = self.labels[ref]
+        for i in winners:
+            self.cells[i][metric] = replace(self.cells[i][metric], best=True)
+        others = [i for i in present if i not in winners]
+        comparisons = {i: self._pair(ref, i, metric, tests, sign) for i in others}
+        for test in tests:
+            adjusted = stats.holm([comparisons[i].pvalues[test] for i in others])
+            for i, adj in zip(others, adjusted):
+                comparison = comparisons[i]
+                comparison.adjusted[test] = float(adj)
+                comparison.significant[test] = bool(
+                    not math.isnan(adj) and adj <= alpha and comparison.mean_difference > 0)
+        for i in others:
+            self.cells[i][metric] = replace(self.cells[i][metric], comparison=comparisons[i])
+
+    def _pair(self, ref: int, other: int, metric: str, tests: tuple[str, ...], sign: float) -> Comparison:
+        seeds_ref, seeds_other = self._seeds(ref, metric), self._seeds(other, metric)
+        shared = tuple(sorted(set(seeds_ref) & set(seeds_other)))
+        if shared:
+            a = self._user_means(ref, metric, shared)
+            b = self._user_means(other, metric, shared)
+        else:
+            a = self._user_means(ref, metric, seeds_ref)
+            b = self._user_means(other, metric, seeds_other)
+        seeds = shared or tuple(sorted(set(seeds_ref) | set(seeds_other)))
+        if a is None or b is None:
+            missing = self.labels[ref] if a is None else self.labels[other]
+            self.notes.append(f"{metric}: {missing} has no per-user values; not tested")
+            return Comparison(0, math.nan, seeds, bool(shared), {t: math.nan for t in tests})
+        _, va, vb = stats.pair_users(*a, *b)
+        if va.size < 2:
+            self.notes.append(f"{metric}: {self.labels[other]} shares fewer than 2 users with "
+                              f"{self.labels[ref]}; not tested")
+        pvalues = {}
+        for test in tests:
+            pvalues[test] = stats.paired_t(va, vb) if test == "t" else stats.wilcoxon(va, vb)
+        difference = sign * float(np.mean(va - vb)) if va.size else math.nan
+        return Comparison(int(va.size), difference, seeds, bool(shared), pvalues)
+
+    def _bootstrap(self, n_resamples: int, level: float, seed: int) -> None:
+        for i, group in enumerate(self.groups):
+            key = canonical_json([group[0].spec.model, group[0].spec.hyperparameters])
+            for metric in self.metrics:
+                cell = self.cells[i][metric]
+                if cell is None:
+                    continue
+                means = self._user_means(i, metric, self._seeds(i, metric))
+                if means is None or means[1].size == 0:
+                    continue
+                # seeded by (seed, configuration, metric): independent of row order
+                digest = hashlib.sha256(f"{key}\0{metric}".encode()).digest()
+                rng = np.random.default_rng([seed, int.from_bytes(digest[:8], "little")])
+                ci = stats.bootstrap_ci(means[1], n_resamples=n_resamples, level=level, rng=rng)
+                self.cells[i][metric] = replace(cell, ci=ci)
+
+    def _row(self, i: int) -> Row:
+        group = self.groups[i]
+        spec = group[0].spec
+        return Row(label=self.labels[i], model=spec.model, hyperparameters=spec.hyperparameters,
+                   plugin_dist=spec.plugin_dist,
+                   plugin_versions=tuple(sorted({r.spec.plugin_version for r in group})),
+                   seeds=tuple(r.spec.seed for r in group), run_ids=tuple(r.id for r in group),
+                   fit_seconds=_mean([r.fit_seconds for r in group]),
+                   eval_seconds=_mean([r.eval_seconds for r in group]), cells=self.cells[i])
+
+    def curves(self) -> dict[str, list[tuple[str, list[tuple[int, float]]]]]:
+        """Per metric family of the columns: each row's mean at every K its runs have."""
+        families = list(dict.fromkeys(split_metric(m)[0] for m in self.metrics
+                                      if split_metric(m)[1] is not None))
+        out = {}
+        for family in families:
+            series = []
+            for label, group in zip(self.labels, self.groups):
+                ks = sorted({k for r in group for m in r.metrics
+                             for f, k in [split_metric(m)] if f == family and k is not None})
+                points = [(k, self._cell(group, f"{family}@{k}").mean) for k in ks]
+                if points:
+                    series.append((label, points))
+            out[family] = series
+        return out

@@ -1,0 +1,53 @@
+"""CSV: one row per configuration; per metric its mean, std, best flag, p-values, marks and CI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from recplug.leaderboard.model import Leaderboard
+
+
+def _value(value: float | None) -> str:
+    return "" if value is None or value != value else repr(float(value))
+
+
+def render_csv(lb: Leaderboard) -> str:
+    """Full-precision numbers; empty fields where a value is missing or not tested.
+
+    Per metric ``M``: ``M``, ``M std``, ``M best``, then per test ``T``: ``M p_T``,
+    ``M p_T_holm``, ``M worse_T`` (significantly worse than the best), and with a bootstrap
+    ``M ci_low``, ``M ci_high``.
+    """
+    header = ["model", "hyperparameters", "seeds"]
+    for metric in lb.metrics:
+        header += [metric, f"{metric} std", f"{metric} best"]
+        for test in lb.tests:
+            header += [f"{metric} p_{test}", f"{metric} p_{test}_holm", f"{metric} worse_{test}"]
+        if lb.bootstrap:
+            header += [f"{metric} ci_low", f"{metric} ci_high"]
+    header += ["fit_seconds", "eval_seconds"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in lb.rows:
+        line = [row.label, json.dumps(row.hyperparameters, sort_keys=True), row.n_seeds]
+        for metric in lb.metrics:
+            cell = row.cells[metric]
+            if cell is None:
+                line += [""] * (3 + 3 * len(lb.tests) + (2 if lb.bootstrap else 0))
+                continue
+            line += [_value(cell.mean), _value(cell.std), int(cell.best)]
+            comparison = cell.comparison
+            for test in lb.tests:
+                if comparison is None:
+                    line += ["", "", 0]
+                else:
+                    line += [_value(comparison.pvalues.get(test)), _value(comparison.adjusted.get(test)),
+                             int(comparison.significant.get(test, False))]
+            if lb.bootstrap:
+                line += [_value(cell.ci[0]), _value(cell.ci[1])] if cell.ci else ["", ""]
+        line += [_value(row.fit_seconds), _value(row.eval_seconds)]
+        writer.writerow(line)
+    return out.getvalue()

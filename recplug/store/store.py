@@ -1,0 +1,507 @@
+"""The SQLite results store (DESIGN.md §7).
+
+One file holds every run: its :class:`~recplug.store.spec.RunSpec`, environment, timings,
+metrics and per-user metric arrays. A run is inserted as ``running`` and finalised as
+``done`` or ``failed``, each write in its own transaction, so a sweep killed half-way
+keeps every run it finished and can resume (:meth:`ResultStore.find_done`).
+
+Concurrency: WAL journal (readers never block the writer), a busy timeout, and writes
+retried with backoff while another process holds the lock. Several processes may write
+to one store at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import random
+import sqlite3
+import threading
+import time
+import zlib
+from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
+
+import numpy as np
+
+from recplug.errors import ConfigError, StoreError
+from recplug.store import codec
+from recplug.store.owner import Owner
+from recplug.store.schema import LATEST, MIGRATIONS, statements
+from recplug.store.spec import RUN_STATUSES, PerUser, RunRecord, RunSpec, canonical_json
+
+T = TypeVar("T")
+
+USERS_KEY = "__users__"  #: name of the user-id array among a run's per-user arrays
+DEFAULT_BUSY_SECONDS = 60.0
+
+_RUN_COLUMNS = (
+    "id, model, plugin_dist, plugin_version, hyperparameters, dataset, dataset_fingerprint, "
+    "split, split_params, seed, protocol, ties, ks, status, error, started_at, finished_at, "
+    "env, fit_seconds, eval_seconds, peak_memory_bytes, split_summary")
+
+
+def default_store_path() -> Path:
+    """``<user data dir>/recplug/results.sqlite`` (platformdirs), where ``--db`` is not given."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("recplug")) / "results.sqlite"
+
+
+def _is_locked(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _optional_number(value: Any, what: str, *, integer: bool = False) -> float | int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        raise StoreError(f"{what} must be a number or None, got {value!r}") from None
+    if integer and number != value:
+        raise StoreError(f"{what} must be an integer, got {value!r}")
+    if not math.isfinite(number) or number < 0:
+        raise StoreError(f"{what} must be a finite number >= 0, got {value!r}")
+    return number
+
+
+class ResultStore:
+    """All runs of one SQLite file. ``path=None`` -> :func:`default_store_path`.
+
+    Use as a context manager, or call :meth:`close`. ``busy_timeout`` (seconds) is how
+    long a write waits for another process's lock before giving up with a StoreError.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, busy_timeout: float = DEFAULT_BUSY_SECONDS):
+        self.path = Path(path).expanduser() if path is not None else default_store_path()
+        self._busy_timeout = float(busy_timeout)
+        self._lock = threading.RLock()
+        self._owner = Owner.current()
+        if self.path.is_dir():
+            raise StoreError(f"results store {self.path} is a folder; pass the path of a file "
+                             f"(e.g. --db {self.path / 'results.sqlite'})")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder of results store {self.path}: {exc}; "
+                             f"pass --db with a writable path") from None
+        try:
+            self._conn: sqlite3.Connection | None = sqlite3.connect(
+                str(self.path), timeout=self._busy_timeout, isolation_level=None,
+                check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise self._error(exc, "opening") from None
+        try:
+            self._retry(self._configure, "opening")
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- connection plumbing ---------------------------------------------------------
+
+    def _configure(self) -> None:
+        conn = self._connection()
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"results store {self.path} is closed; open a new ResultStore")
+        return self._conn
+
+    def _error(self, exc: sqlite3.Error, what: str) -> StoreError:
+        text = str(exc)
+        if _is_locked(exc):
+            return StoreError(
+                f"results store {self.path} stayed locked by another process for more than "
+                f"{self._busy_timeout:g} s while {what}; let the other recplug process finish, "
+                f"or pass another --db")
+        lowered = text.lower()
+        if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+            return StoreError(
+                f"{self.path} is not a readable recplug results store ({text}); move the file "
+                f"away (a new store is then created) or pass another --db "
+                f"(`sqlite3 {self.path} .recover` may save its rows)")
+        return StoreError(f"results store {self.path}: SQLite error while {what}: {text}")
+
+    def _retry(self, fn: Callable[[], T], what: str) -> T:
+        """Run ``fn`` under the lock; retry with backoff while the database is locked."""
+        deadline = time.monotonic() + self._busy_timeout
+        delay = 0.005
+        while True:
+            try:
+                with self._lock:
+                    return fn()
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc) or time.monotonic() > deadline:
+                    raise self._error(exc, what) from None
+            except sqlite3.Error as exc:
+                raise self._error(exc, what) from None
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, 0.25)
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T], what: str) -> T:
+        """Run ``fn(conn)`` in one ``BEGIN IMMEDIATE`` transaction (retried while locked)."""
+
+        def attempt() -> T:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+                conn.execute("COMMIT")
+                return result
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        return self._retry(attempt, what)
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T], what: str) -> T:
+        return self._retry(lambda: fn(self._connection()), what)
+
+    # -- schema ----------------------------------------------------------------------
+
+    def _version(self, conn: sqlite3.Connection) -> int:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "schema_version" not in tables:
+            other = sorted(tables - {"sqlite_sequence"})
+            if other:
+                raise StoreError(
+                    f"{self.path} is an SQLite file but not a recplug results store (tables: "
+                    f"{', '.join(other)}); pass another --db")
+            return 0
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: table schema_version is empty; the store is damaged, "
+                             f"move it away or pass another --db")
+        return int(row[0])
+
+    def _migrate(self) -> None:
+        def check(version: int) -> int:
+            if version > LATEST:
+                raise StoreError(
+                    f"results store {self.path} has schema version {version}, newer than this "
+                    f"recplug understands ({LATEST}); upgrade recplug or pass another --db")
+            return version
+
+        if check(self._read(self._version, "reading the schema version")) == LATEST:
+            return
+
+        def migrate(conn: sqlite3.Connection) -> None:
+            version = check(self._version(conn))  # again, inside the lock: another process may have migrated
+            for script in MIGRATIONS[version:]:
+                for statement in statements(script):
+                    conn.execute(statement)
+
+        self._write(migrate, "migrating the schema")
+
+    @property
+    def schema_version(self) -> int:
+        return self._read(self._version, "reading the schema version")
+
+    # -- writes ----------------------------------------------------------------------
+
+    def start_run(self, spec: RunSpec, env: dict) -> int:
+        """Insert ``spec`` as a ``running`` run owned by this process; returns its id."""
+        if not isinstance(spec, RunSpec):
+            raise StoreError(f"start_run needs a RunSpec, got {type(spec).__name__}")
+        env_json = self._json(env, "env")
+        owner = self._owner
+        values = (spec.config_key(), spec.model, spec.plugin_dist, spec.plugin_version,
+                  canonical_json(spec.hyperparameters), spec.dataset, spec.dataset_fingerprint,
+                  spec.split, canonical_json(spec.split_params), spec.seed, spec.protocol, spec.ties,
+                  canonical_json(list(spec.ks)), time.time(), env_json, owner.host, owner.pid, owner.token)
+
+        def insert(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "INSERT INTO runs (config_key, model, plugin_dist, plugin_version, hyperparameters, "
+                "dataset, dataset_fingerprint, split, split_params, seed, protocol, ties, ks, status, "
+                "started_at, env, owner_host, owner_pid, owner_token) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)", values)
+            return int(cursor.lastrowid)
+
+        return self._write(insert, f"starting a run of {spec.model}")
+
+    def finish_run(self, run_id: int, *, metrics: dict[str, float], users: np.ndarray | None,
+                   per_user: dict[str, np.ndarray], fit_seconds: float | None,
+                   eval_seconds: float | None, peak_memory_bytes: int | None,
+                   split_summary: dict) -> None:
+        """Finalise ``run_id`` as ``done`` with its results, in one transaction.
+
+        ``metrics``: name -> finite mean over users. ``users``: int [U] user indices (unique),
+        ``per_user``: metric -> [U] values aligned with ``users`` (stored float32, zlib);
+        ``users`` may be None only when ``per_user`` is empty. Seconds and bytes are >= 0 or None.
+        A run marked ``interrupted`` by :meth:`mark_interrupted` (its owner looked dead)
+        may still be finished by its owner.
+        """
+        metric_rows = self._metric_rows(run_id, metrics)
+        blobs = self._per_user_blobs(run_id, users, per_user)
+        numbers = (_optional_number(fit_seconds, "fit_seconds"),
+                   _optional_number(eval_seconds, "eval_seconds"),
+                   _optional_number(peak_memory_bytes, "peak_memory_bytes", integer=True))
+        summary_json = self._json(split_summary, "split_summary")
+
+        def finish(conn: sqlite3.Connection) -> None:
+            status, error = self._status(conn, run_id)
+            if status == "done" or (status == "failed" and error != "interrupted"):
+                raise StoreError(f"run {run_id} in {self.path} is already {status}; start a new run "
+                                 f"to record new results")
+            conn.execute(
+                "UPDATE runs SET status = 'done', error = NULL, finished_at = ?, fit_seconds = ?, "
+                "eval_seconds = ?, peak_memory_bytes = ?, split_summary = ? WHERE id = ?",
+                (time.time(), *numbers, summary_json, run_id))
+            conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM per_user WHERE run_id = ?", (run_id,))
+            conn.executemany("INSERT INTO metrics (run_id, name, value) VALUES (?, ?, ?)", metric_rows)
+            conn.executemany(
+                "INSERT INTO per_user (run_id, name, dtype, length, codec, data) VALUES (?, ?, ?, ?, ?, ?)",
+                blobs)
+
+        self._write(finish, f"finishing run {run_id}")
+
+    def fail_run(self, run_id: int, error: str) -> None:
+        """Finalise ``run_id`` as ``failed`` with ``error`` (one line saying why)."""
+        message = str(error) or "failed"
+
+        def fail(conn: sqlite3.Connection) -> None:
+            status, _ = self._status(conn, run_id)
+            if status == "done":
+                raise StoreError(f"run {run_id} in {self.path} is already done; it cannot fail now")
+            conn.execute("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?",
+                         (message, time.time(), run_id))
+
+        self._write(fail, f"failing run {run_id}")
+
+    def mark_interrupted(self, *, stale_after: float | None = None) -> int:
+        """Mark ``running`` runs whose process is gone as ``failed`` (error ``"interrupted"``).
+
+        A run's owner is dead when its pid no longer exists on this host or was reused
+        by another process. Runs owned by another host are only marked when older than
+        ``stale_after`` seconds (if given). Runs from a version-1 store carry no owner and
+        count as dead. Returns how many runs were marked.
+        """
+
+        def mark(conn: sqlite3.Connection) -> int:
+            now = time.time()
+            dead = []
+            for run_id, host, pid, token, started in conn.execute(
+                    "SELECT id, owner_host, owner_pid, owner_token, started_at FROM runs "
+                    "WHERE status = 'running'").fetchall():
+                alive = None if pid is None else Owner(host or "", int(pid), token or "").is_alive()
+                if pid is None or alive is False or (
+                        alive is None and stale_after is not None and now - started > stale_after):
+                    dead.append((now, run_id))
+            conn.executemany("UPDATE runs SET status = 'failed', error = 'interrupted', "
+                             "finished_at = ? WHERE id = ?", dead)
+            return len(dead)
+
+        return self._write(mark, "marking interrupted runs")
+
+    # -- reads -----------------------------------------------------------------------
+
+    def find_done(self, spec: RunSpec) -> RunRecord | None:
+        """The latest ``done`` run of exactly ``spec`` (same config key), or None."""
+        records = self._select("config_key = ? AND status = 'done'", (spec.config_key(),),
+                               order="id DESC", limit=1)
+        return records[0] if records else None
+
+    def run(self, run_id: int) -> RunRecord:
+        """One run by id; StoreError if there is none."""
+        records = self._select("id = ?", (int(run_id),))
+        if not records:
+            raise StoreError(f"results store {self.path} has no run {run_id}")
+        return records[0]
+
+    def runs(self, *, dataset: str | None = None, split: str | None = None,
+             protocol: str | None = None, status: str | None = "done",
+             model: str | None = None) -> list[RunRecord]:
+        """Runs matching every given filter (None = any), oldest first."""
+        if status is not None and status not in RUN_STATUSES:
+            raise ConfigError(f"status must be one of {', '.join(RUN_STATUSES)} or None, got {status!r}")
+        clauses, params = [], []
+        for column, value in (("dataset", dataset), ("split", split), ("protocol", protocol),
+                              ("status", status), ("model", model)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        return self._select(" AND ".join(clauses) or "1", tuple(params))
+
+    def summary(self) -> list[dict[str, Any]]:
+        """What the store holds: one row per (dataset, split, protocol, status) with a run count."""
+
+        def query(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = conn.execute(
+                "SELECT dataset, split, protocol, status, COUNT(*) FROM runs "
+                "GROUP BY dataset, split, protocol, status ORDER BY dataset, split, protocol, status")
+            keys = ("dataset", "split", "protocol", "status", "runs")
+            return [dict(zip(keys, row)) for row in rows]
+
+        return self._read(query, "summarising")
+
+    def integrity_check(self) -> list[str]:
+        """Problems SQLite's ``PRAGMA integrity_check`` finds (empty list = healthy)."""
+        rows = self._read(lambda conn: conn.execute("PRAGMA integrity_check").fetchall(),
+                          "checking integrity")
+        messages = [str(row[0]) for row in rows]
+        return [] if messages == ["ok"] else messages
+
+    def close(self) -> None:
+        """Close the connection (idempotent). Loaded records still load per-user arrays."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> "ResultStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ResultStore({str(self.path)!r})"
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _json(self, value: Any, what: str) -> str:
+        if not isinstance(value, dict):
+            raise StoreError(f"{what} must be a dict, got {type(value).__name__}")
+        try:
+            return canonical_json(value, what=what)
+        except ConfigError as exc:
+            raise StoreError(str(exc)) from None
+
+    def _status(self, conn: sqlite3.Connection, run_id: int) -> tuple[str, str | None]:
+        row = conn.execute("SELECT status, error FROM runs WHERE id = ?", (int(run_id),)).fetchone()
+        if row is None:
+            raise StoreError(f"results store {self.path} has no run {run_id}")
+        return row[0], row[1]
+
+    @staticmethod
+    def _metric_rows(run_id: int, metrics: dict[str, float]) -> list[tuple[int, str, float]]:
+        if not isinstance(metrics, dict):
+            raise StoreError(f"run {run_id}: metrics must be a dict name -> number")
+        rows = []
+        for name, value in metrics.items():
+            if not isinstance(name, str) or not name:
+                raise StoreError(f"run {run_id}: metric names must be non-empty strings, got {name!r}")
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise StoreError(f"run {run_id}: metric {name} must be a number, got {value!r}") from None
+            if not math.isfinite(number):
+                raise StoreError(f"run {run_id}: metric {name} must be finite, got {number}")
+            rows.append((int(run_id), name, number))
+        return rows
+
+    @staticmethod
+    def _per_user_blobs(run_id: int, users: np.ndarray | None,
+                        per_user: dict[str, np.ndarray]) -> list[tuple]:
+        if not isinstance(per_user, dict):
+            raise StoreError(f"run {run_id}: per_user must be a dict metric -> array")
+        if users is None:
+            if per_user:
+                raise StoreError(f"run {run_id}: per_user arrays need the matching users array")
+            return []
+        ids = np.asarray(users)
+        if ids.ndim != 1 or (ids.size and not np.issubdtype(ids.dtype, np.integer)):
+            raise StoreError(f"run {run_id}: users must be a 1-d integer array, got dtype "
+                             f"{ids.dtype} shape {ids.shape}")
+        if ids.size and (ids.min() < 0 or ids.max() > np.iinfo(np.int32).max):
+            raise StoreError(f"run {run_id}: user indices must lie in [0, 2**31), got "
+                             f"[{ids.min()}, {ids.max()}]")
+        if np.unique(ids).size != ids.size:
+            raise StoreError(f"run {run_id}: users must be unique (one value per user)")
+        blobs = [(int(run_id), USERS_KEY, *codec.encode(ids, "int32"))]
+        for name, values in per_user.items():
+            if not isinstance(name, str) or not name or name == USERS_KEY:
+                raise StoreError(f"run {run_id}: invalid per-user metric name {name!r}")
+            array = np.asarray(values, dtype=np.float64)
+            if array.shape != ids.shape:
+                raise StoreError(f"run {run_id}: per_user[{name!r}] has shape {array.shape}, "
+                                 f"users has {ids.shape}; give one value per user")
+            if not np.isfinite(array).all():
+                raise StoreError(f"run {run_id}: per_user[{name!r}] holds NaN or infinite values")
+            blobs.append((int(run_id), name, *codec.encode(array, "float32")))
+        return blobs
+
+    def _select(self, where: str, params: tuple, *, order: str = "id", limit: int | None = None
+                ) -> list[RunRecord]:
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE {where} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+
+        def query(conn: sqlite3.Connection) -> tuple[list, list]:
+            rows = conn.execute(sql, params).fetchall()
+            metric_rows = conn.execute(
+                f"SELECT run_id, name, value FROM metrics WHERE run_id IN "
+                f"(SELECT id FROM runs WHERE {where}) ORDER BY run_id, name", params).fetchall()
+            return rows, metric_rows
+
+        rows, metric_rows = self._read(query, "reading runs")
+        metrics: dict[int, dict[str, float]] = {}
+        for run_id, name, value in metric_rows:
+            metrics.setdefault(run_id, {})[name] = float(value)
+        return [self._record(row, metrics.get(row[0], {})) for row in rows]
+
+    def _record(self, row: tuple, metrics: dict[str, float]) -> RunRecord:
+        (run_id, model, plugin_dist, plugin_version, hyperparameters, dataset, fingerprint, split,
+         split_params, seed, protocol, ties, ks, status, error, started_at, finished_at, env,
+         fit_seconds, eval_seconds, peak_memory, split_summary) = row
+        try:
+            spec = RunSpec(model=model, plugin_dist=plugin_dist, plugin_version=plugin_version,
+                           hyperparameters=json.loads(hyperparameters), dataset=dataset,
+                           dataset_fingerprint=fingerprint, split=split,
+                           split_params=json.loads(split_params), seed=seed, protocol=protocol,
+                           ties=ties, ks=tuple(json.loads(ks)))
+            env_dict = json.loads(env)
+            summary = json.loads(split_summary) if split_summary else {}
+        except (ValueError, ConfigError) as exc:
+            raise StoreError(f"run {run_id} in {self.path} is damaged ({exc}); delete it or pass "
+                             f"another --db") from None
+        return RunRecord(
+            id=run_id, spec=spec, status=status, error=error, started_at=started_at,
+            finished_at=finished_at, env=env_dict, fit_seconds=fit_seconds, eval_seconds=eval_seconds,
+            peak_memory_bytes=peak_memory, metrics=metrics, split_summary=summary,
+            _loader=functools.partial(self._load_per_user, run_id))
+
+    def _load_per_user(self, run_id: int) -> PerUser:
+        """Decode a run's per-user arrays; opens the file read-only if the store was closed."""
+        query = "SELECT name, dtype, length, codec, data FROM per_user WHERE run_id = ?"
+        if self._conn is not None:
+            rows = self._read(lambda conn: conn.execute(query, (run_id,)).fetchall(),
+                              f"reading per-user arrays of run {run_id}")
+        else:
+            try:
+                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                       timeout=self._busy_timeout)
+                try:
+                    rows = conn.execute(query, (run_id,)).fetchall()
+                finally:
+                    conn.close()
+            except sqlite3.Error as exc:
+                raise self._error(exc, f"reading per-user arrays of run {run_id}") from None
+        return _decode_per_user(self.path, run_id, rows)
+
+
+def _decode_per_user(path: Path, run_id: int, rows: Iterable[tuple]) -> PerUser:
+    arrays = {}
+    for name, dtype, length, codec_name, data in rows:
+        try:
+            arrays[name] = codec.decode(dtype, int(length), codec_name, bytes(data))
+        except (ValueError, zlib.error) as exc:
+            raise StoreError(f"per-user array {name!r} of run {run_id} in {path} is damaged "
+                             f"({exc}); delete the run or pass another --db") from None
+    users = arrays.pop(USERS_KEY, np.empty(0, dtype=np.int32))
+    for name, values in arrays.items():
+        if values.shape != users.shape:
+            raise StoreError(f"per-user array {name!r} of run {run_id} in {path} has "
+                             f"{values.size} values for {users.size} users; the run is damaged")
+    return users, arrays

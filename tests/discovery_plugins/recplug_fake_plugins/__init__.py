@@ -1,0 +1,1 @@
+"""Plugin modules that tests/test_discovery.py registers through fake distributions."""

@@ -1,0 +1,319 @@
+"""Negative sampling kernel: distribution, exclusion, determinism and input errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from recplug import kernels
+from recplug.errors import KernelInputError
+
+pytestmark = pytest.mark.skipif(not kernels.available(), reason="recplug._kernels is not built")
+
+# Fixed seeds everywhere: each statistical check below is deterministic (it cannot flake),
+# and its threshold (p > 1e-4) is generous for a correct sampler.
+MIN_P = 1e-4
+
+
+def csr(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum([len(r) for r in rows])
+    items = np.array([i for r in rows for i in r], dtype=np.int32)
+    return indptr, items
+
+
+def users_of(*ids: int) -> np.ndarray:
+    return np.array(ids, dtype=np.int32)
+
+
+def counts(sample: np.ndarray, n_items: int) -> np.ndarray:
+    return np.bincount(sample.ravel(), minlength=n_items)
+
+
+def test_uniform_frequencies_and_never_a_positive():
+    n_items = 20
+    indptr, items = csr([[3, 7, 11], [0]])
+    out = kernels.sample_negatives(np.zeros(2000, np.int32), indptr, items, n_items, 100, seed=7)
+    assert out.shape == (2000, 100) and out.dtype == np.int32
+    c = counts(out, n_items)
+    assert c[[3, 7, 11]].sum() == 0
+    allowed = np.setdiff1d(np.arange(n_items), [3, 7, 11])
+    assert stats.chisquare(c[allowed]).pvalue > MIN_P
+
+
+def test_popularity_frequencies_follow_weights_outside_positives():
+    n_items = 30
+    weights = 1.0 / np.arange(1, n_items + 1) ** 0.8
+    weights[[5, 9]] = 0.0  # never drawn
+    indptr, items = csr([[0, 2, 13]])
+    out = kernels.sample_negatives(np.zeros(3000, np.int32), indptr, items, n_items, 100,
+                                   seed=11, popularity=weights)
+    c = counts(out, n_items)
+    assert c[[0, 2, 13, 5, 9]].sum() == 0
+    allowed = np.setdiff1d(np.arange(n_items), [0, 2, 13, 5, 9])
+    expected = weights[allowed] / weights[allowed].sum() * out.size
+    assert stats.chisquare(c[allowed], expected).pvalue > MIN_P
+
+
+def test_without_replacement_rows_are_distinct_and_uniform():
+    n_items = 15
+    indptr, items = csr([[1, 4]])
+    out = kernels.sample_negatives(np.zeros(4000, np.int32), indptr, items, n_items, 6,
+                                   seed=3, replace=False)
+    assert all(len(set(row)) == 6 for row in out.tolist())
+    c = counts(out, n_items)
+    assert c[[1, 4]].sum() == 0
+    # Each of the 13 negatives is in a row with probability 6/13.
+    assert stats.chisquare(np.delete(c, [1, 4])).pvalue > MIN_P
+
+
+def test_popularity_without_replacement_draws_successively():
+    weights = np.array([0.0, 8.0, 4.0, 2.0, 1.0, 1.0])
+    indptr, items = csr([[5]])
+    out = kernels.sample_negatives(np.zeros(20000, np.int32), indptr, items, 6, 2, seed=5,
+                                   popularity=weights, replace=False)
+    assert (out[:, 0] != out[:, 1]).all()
+    assert not np.isin(out, [0, 5]).any()
+    # First draw is proportional to the weights of items 1..4 ...
+    first = counts(out[:, 0], 6)[1:5]
+    assert stats.chisquare(first, weights[1:5] / 15 * len(out)).pvalue > MIN_P
+    # ... and given item 1 first, the second is proportional to the weights of items 2..4.
+    second = counts(out[out[:, 0] == 1, 1], 6)[2:5]
+    assert stats.chisquare(second, weights[2:5] / 7 * second.sum()).pvalue > MIN_P
+
+
+def test_dense_positives_enumerate_the_complement():
+    n_items = 200
+    positives = [i for i in range(n_items) if i not in (17, 99, 150)]
+    indptr, items = csr([positives])
+    out = kernels.sample_negatives(np.zeros(3000, np.int32), indptr, items, n_items, 10, seed=1)
+    c = counts(out, n_items)
+    assert set(np.flatnonzero(c)) == {17, 99, 150}
+    assert stats.chisquare(c[[17, 99, 150]]).pvalue > MIN_P
+    every = kernels.sample_negatives(np.zeros(50, np.int32), indptr, items, n_items, 3, seed=1,
+                                     replace=False)
+    assert all(sorted(row) == [17, 99, 150] for row in every.tolist())
+
+
+def test_popularity_mass_on_positives_enumerates_the_complement():
+    weights = np.ones(50)
+    weights[0] = 1e6  # a positive holding nearly all the mass
+    indptr, items = csr([[0]])
+    out = kernels.sample_negatives(np.zeros(2000, np.int32), indptr, items, 50, 20, seed=2,
+                                   popularity=weights)
+    c = counts(out, 50)
+    assert c[0] == 0 and stats.chisquare(c[1:]).pvalue > MIN_P
+
+
+def test_heavy_item_without_replacement_falls_back_mid_row():
+    # After the heavy item is drawn, almost every candidate is a repeat: the row must
+    # switch to the complement instead of rejecting forever, and stay distinct.
+    weights = np.ones(40)
+    weights[3] = 1e12
+    indptr, items = csr([[7]])
+    out = kernels.sample_negatives(np.zeros(500, np.int32), indptr, items, 40, 10, seed=4,
+                                   popularity=weights, replace=False)
+    assert (out[:, 0] == 3).all()
+    assert all(len(set(row)) == 10 and 7 not in row for row in out.tolist())
+    c = counts(out[:, 1:], 40)
+    assert stats.chisquare(np.delete(c, [3, 7])).pvalue > MIN_P
+
+
+def test_same_seed_same_output_other_seed_other_output():
+    rng = np.random.default_rng(0)
+    indptr, items = csr([sorted(rng.choice(100, 30, replace=False).tolist()) for _ in range(20)])
+    users = rng.integers(0, 20, 500).astype(np.int32)
+    a = kernels.sample_negatives(users, indptr, items, 100, 5, seed=42)
+    b = kernels.sample_negatives(users, indptr, items, 100, 5, seed=42)
+    c = kernels.sample_negatives(users, indptr, items, 100, 5, seed=43)
+    np.testing.assert_array_equal(a, b)
+    assert (a != c).mean() > 0.5
+
+
+@pytest.mark.parametrize("replace", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_thread_count_does_not_change_output(replace, weighted):
+    rng = np.random.default_rng(1)
+    n_items = 300
+    rows = [rng.choice(n_items, size, replace=True).tolist()
+            for size in rng.integers(0, 290, 60)]  # unsorted, duplicates, some dense users
+    indptr, items = csr(rows)
+    users = np.repeat(np.arange(60, dtype=np.int32), rng.integers(1, 40, 60))
+    users = np.concatenate([users, rng.integers(0, 60, 3000).astype(np.int32)])
+    weights = rng.random(n_items) if weighted else None
+    n = 8
+    args = (users, indptr, items, n_items, n)
+    one = kernels.sample_negatives(*args, seed=9, popularity=weights, replace=replace, threads=1)
+    two = kernels.sample_negatives(*args, seed=9, popularity=weights, replace=replace, threads=2)
+    np.testing.assert_array_equal(one, two)
+
+
+def test_output_of_a_row_depends_only_on_seed_row_and_user_positives():
+    # Row 0 has the same (seed, row, user) in each call; the other rows, the order and
+    # duplicates of the positives, and how many users occur (all users are taken when there
+    # are at least as many rows as users) must not change it.
+    rng = np.random.default_rng(2)
+    positives = [sorted(rng.choice(5000, 400, replace=False).tolist()) for _ in range(3)]
+    indptr, items = csr(positives)
+    shuffled = csr([rng.permutation(p + p[:50]).tolist() for p in positives])
+    a = kernels.sample_negatives(users_of(0, 1, 0, 2), indptr, items, 5000, 3, seed=8)
+    b = kernels.sample_negatives(users_of(0, 0), indptr, items, 5000, 3, seed=8)
+    c = kernels.sample_negatives(users_of(0, 1, 0, 2), *shuffled, 5000, 3, seed=8)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a, c)
+
+
+def native(users, indptr, items, n_items, n, *, seed, popularity=None, replace=True,
+           threads=1, backend=0, block_bytes=0):
+    """The extension directly, to force a backend (1 bitmaps, 2 sorted lists) and block size."""
+    return kernels._native().sample_negatives(users, indptr, items, n_items, popularity, n,
+                                              replace, seed, threads, backend, block_bytes)
+
+
+@pytest.mark.parametrize("replace", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n", [1, 6])
+def test_backends_and_bitmap_blocks_give_the_same_rows(replace, weighted, n):
+    # Positives as bitmap rows (in one block, or 2-user blocks with rows bucketed by block)
+    # or as sorted lists (sorting copies of unsorted users): the rows must not change.
+    rng = np.random.default_rng(4)
+    n_items = 300
+    rows = [rng.choice(n_items, size, replace=True).tolist()
+            for size in rng.integers(0, 290, 40)]  # unsorted, duplicates, some dense users
+    rows[3] = sorted(set(rows[3]))
+    indptr, items = csr(rows)
+    users = rng.integers(0, 40, 700).astype(np.int32)
+    weights = rng.random(n_items) if weighted else None
+    args = (users, indptr, items, n_items, n)
+    auto = kernels.sample_negatives(*args, seed=5, popularity=weights, replace=replace)
+    for backend, block_bytes, threads in [(1, 0, 1), (1, 100, 2), (2, 0, 1), (2, 0, 2)]:
+        out, status = native(*args, seed=5, popularity=weights, replace=replace,
+                             threads=threads, backend=backend, block_bytes=block_bytes)
+        assert status is None
+        np.testing.assert_array_equal(out, auto, err_msg=f"backend {backend}, {block_bytes} B")
+
+
+def test_large_catalogue_short_histories_use_sorted_lists():
+    # 2^21 items with 20 positives per user: bitmap rows would take 256 KiB per user, so
+    # sorted lists are chosen; rows match forced bitmaps and never hold a positive.
+    n_items = 2**21
+    rng = np.random.default_rng(3)
+    rows = [rng.choice(n_items, 20, replace=False).tolist() for _ in range(50)]
+    indptr, items = csr(rows)
+    users = rng.integers(0, 50, 300).astype(np.int32)
+    auto = kernels.sample_negatives(users, indptr, items, n_items, 3, seed=6, threads=2)
+    bitmaps, _ = native(users, indptr, items, n_items, 3, seed=6, backend=1)
+    np.testing.assert_array_equal(auto, bitmaps)
+    for u, row in zip(users.tolist(), auto.tolist()):
+        assert not set(row) & set(rows[u])
+
+
+def test_backends_report_the_same_bad_row():
+    indptr, items = csr([[0, 1], [2, 1, 0, 1], [1]])
+    users = users_of(0, 2, 1, 1)
+    for backend in (1, 2):
+        _, status = native(users, indptr, items, 3, 1, seed=0, backend=backend)
+        assert status == (2, 1, 3, 3, 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_random_inputs_respect_the_contract(data):
+    n_items = data.draw(st.integers(1, 40))
+    n_users = data.draw(st.integers(1, 6))
+    rows = [data.draw(st.lists(st.integers(0, n_items - 1), max_size=2 * n_items))
+            for _ in range(n_users)]
+    indptr, items = csr(rows)
+    replace = data.draw(st.booleans())
+    n = data.draw(st.integers(0, 6))
+    users = np.array(data.draw(st.lists(st.integers(0, n_users - 1), max_size=30)), np.int32)
+    seed = data.draw(st.integers(0, 2**64 - 1))
+    negatives = [n_items - len(set(r)) for r in rows]
+    needed = (1 if n else 0) if replace else n
+    if any(negatives[u] < needed for u in users.tolist()):
+        with pytest.raises(KernelInputError, match="user"):
+            kernels.sample_negatives(users, indptr, items, n_items, n, seed=seed, replace=replace)
+        return
+    out = kernels.sample_negatives(users, indptr, items, n_items, n, seed=seed, replace=replace,
+                                   threads=2)
+    assert out.shape == (len(users), n)
+    for u, row in zip(users.tolist(), out.tolist()):
+        assert all(0 <= i < n_items and i not in rows[u] for i in row)
+        if not replace:
+            assert len(set(row)) == len(row)
+    again = kernels.sample_negatives(users, indptr, items, n_items, n, seed=seed,
+                                     replace=replace, threads=1)
+    np.testing.assert_array_equal(out, again)
+
+
+def test_empty_requests():
+    indptr, items = csr([[0], [1]])
+    assert kernels.sample_negatives(users_of(), indptr, items, 3, 4, seed=0).shape == (0, 4)
+    assert kernels.sample_negatives(users_of(0, 1), indptr, items, 3, 0, seed=0).shape == (2, 0)
+
+
+def test_user_covering_the_catalogue_is_named():
+    indptr, items = csr([[0], [2, 1, 0, 1]])
+    pattern = r"user 1 \(users\[2\]\).*3 distinct positives cover all 3"
+    with pytest.raises(KernelInputError, match=pattern):
+        kernels.sample_negatives(users_of(0, 0, 1), indptr, items, 3, 1, seed=0)
+
+
+def test_without_replacement_asking_too_many_is_named():
+    indptr, items = csr([[0], [2, 1]])
+    with pytest.raises(KernelInputError, match=r"user 1 \(users\[1\]\) has only 3 negatives.*n=4"):
+        kernels.sample_negatives(users_of(0, 1), indptr, items, 5, 4, seed=0, replace=False)
+
+
+def test_popularity_positives_covering_all_weight_is_named():
+    indptr, items = csr([[1, 2]])
+    weights = np.array([0.0, 1.0, 2.0, 0.0])
+    with pytest.raises(KernelInputError, match="cover all 2 items with positive popularity"):
+        kernels.sample_negatives(users_of(0), indptr, items, 4, 1, seed=0, popularity=weights)
+
+
+GOOD = dict(users=users_of(0, 1), pos_indptr=np.array([0, 1, 2], np.int64),
+            pos_items=np.array([0, 1], np.int32), n_items=4, n=2)
+
+
+@pytest.mark.parametrize("change, pattern", [
+    (dict(users=np.array([0, 1], np.int64)), "users must have dtype int32"),
+    (dict(users=np.array([0, 1, 2, 3], np.int32)[::2]), "users must be C-contiguous"),
+    (dict(users=[0, 1]), "users must be a numpy.ndarray"),
+    (dict(users=users_of(0, 2)), r"users must hold user indices .* in \[0, 2\), found 2"),
+    (dict(users=users_of(-1, 0)), "found -1 at position 0"),
+    (dict(pos_indptr=np.array([1, 1, 2], np.int64)), "pos_indptr must start at 0"),
+    (dict(pos_indptr=np.array([0, 1, 3], np.int64)), r"must end at len\(pos_items\) = 2"),
+    (dict(pos_indptr=np.array([0, 2, 1, 2], np.int64)), "pos_indptr must be non-decreasing"),
+    (dict(pos_indptr=np.array([0.0, 1.0, 2.0])), "pos_indptr must have dtype int64"),
+    (dict(pos_items=np.array([0, 4], np.int32)), r"pos_items must hold item ids in \[0, 4\)"),
+    (dict(n_items=-1), "n_items must be in"),
+    (dict(n=-2), "n must be >= 0"),
+    (dict(n=2.0), "n must be an integer"),
+    (dict(seed=-1), "seed must be in"),
+    (dict(seed=2**64), "seed must be in"),
+    (dict(seed=1.5), "seed must be an integer"),
+    (dict(threads=-1), "threads must be in"),
+    (dict(replace="no"), "replace must be True or False"),
+    (dict(popularity=np.ones(3)), "popularity must have one weight per item"),
+    (dict(popularity=np.ones(4, np.float32)), "popularity must have dtype float64"),
+    (dict(popularity=np.array([1.0, -1.0, 1.0, 1.0])), "popularity must be non-negative"),
+    (dict(popularity=np.array([1.0, np.nan, 1.0, 1.0])), "popularity must be finite"),
+    (dict(popularity=np.zeros(4)), "positive finite sum"),
+])
+def test_bad_input_names_the_argument(change, pattern):
+    args = {**GOOD, "seed": 0, **change}
+    with pytest.raises(KernelInputError, match=pattern):
+        kernels.sample_negatives(args.pop("users"), args.pop("pos_indptr"), args.pop("pos_items"),
+                                 args.pop("n_items"), args.pop("n"), **args)
+
+
+def test_good_input_of_the_error_table_is_accepted():
+    args = {**GOOD}
+    out = kernels.sample_negatives(args.pop("users"), args.pop("pos_indptr"),
+                                   args.pop("pos_items"), args.pop("n_items"), args.pop("n"),
+                                   seed=0)
+    assert out.shape == (2, 2)
