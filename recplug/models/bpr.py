@@ -9,7 +9,7 @@ import numpy as np
 from recplug import kernels
 from recplug.contract import FitOptions, Model, ScoreBatch, Tags, TrainData
 from recplug.errors import ConfigError
-from recplug.models._common import check_batch, check_fitted
+from recplug.models._common import check_batch, check_fitted, in_fixed_blocks
 from recplug.training import Trainer, fit_context, resolve_device, shuffled_batches
 
 
@@ -52,7 +52,7 @@ class BPR(Model):
 
     tags = Tags(supports_cuda=True)
 
-    def __init__(self, factors: int = 64, lr: float = 1e-3, reg: float = 1e-4, batch_size: int = 1024,
+    def __init__(self, factors: int = 64, lr: float = 5e-3, reg: float = 1e-3, batch_size: int = 1024,
                  epochs: int = 50, init_std: float = 0.1, eval_every: int = 1):
         self.factors = factors
         self.lr = lr
@@ -111,4 +111,5 @@ class BPR(Model):
         check_batch(self, batch, self.module_.items.num_embeddings)
         with torch.no_grad():
             users = torch.as_tensor(np.asarray(batch.users, dtype=np.int64), device=self.device_)
-            return self.module_.users(users) @ self.module_.items.weight.T
+            items = self.module_.items.weight
+            return in_fixed_blocks(lambda u: u @ items.T, self.module_.users(users))

@@ -10,7 +10,7 @@ import numpy as np
 from recplug import kernels
 from recplug.contract import FitOptions, Model, ScoreBatch, Tags, TrainData
 from recplug.errors import ConfigError
-from recplug.models._common import check_batch, check_fitted
+from recplug.models._common import check_batch, check_fitted, in_fixed_blocks
 from recplug.training import Trainer, fit_context, resolve_device, shuffled_batches
 
 LOSSES = ("bce", "ce")
@@ -90,7 +90,7 @@ def _network(n_items: int, max_len: int, hidden: int, n_blocks: int, n_heads: in
             for norm_a, attention, norm_f, ffn in zip(self.attention_norms, self.attentions,
                                                       self.forward_norms, self.forwards):
                 query = norm_a(x)
-                out, _ = attention(query, x, x, attn_mask=causal, need_weights=False)
+                out, _ = attention(query, x, x, attn_mask=causal, is_causal=True, need_weights=False)
                 x = ffn(norm_f(query + out)) * keep
             return self.last_norm(x)
 
@@ -211,6 +211,6 @@ class SASRec(Model):
         net = self.module_
         check_batch(self, batch, net.items.num_embeddings - 1)
         seqs = torch.as_tensor(batch.recent(int(self.max_len), pad=0, shift=1), device=self.device_)
+        items = net.items.weight[1:]
         with torch.no_grad():
-            last = net(seqs)[:, -1, :]
-            return (last @ net.items.weight[1:].T).float()
+            return in_fixed_blocks(lambda s: (net(s)[:, -1, :] @ items.T).float(), seqs)

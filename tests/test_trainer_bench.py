@@ -1,0 +1,45 @@
+"""The training benchmark runs end to end on small data (timings are not asserted)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recplug.bench.common import BenchRow
+from recplug.bench.train import ml1m_shaped, numpy_negatives, run
+from test_models_data import needs_kernels
+
+
+def test_ml1m_shaped_data_has_distinct_pairs_and_min_counts():
+    data = ml1m_shaped(n_users=50, n_items=200, interactions=3000, seed=1)
+    per_user = np.diff(data.seq_indptr)
+    assert data.n_users == 50 and data.n_items == 200
+    assert per_user.min() >= 20 and per_user.max() <= 100
+    assert data.csr.nnz == len(data)  # no duplicated pairs
+    assert 2400 < len(data) <= 3000  # the cap at n_items // 2 per user trims the tail
+    again = ml1m_shaped(n_users=50, n_items=200, interactions=3000, seed=1)
+    np.testing.assert_array_equal(data.seq_items, again.seq_items)
+
+
+def test_numpy_negatives_avoid_positives():
+    rng = np.random.default_rng(0)
+    dense = rng.random((20, 30)) < 0.5
+    users = np.repeat(np.arange(20), 50)
+    negatives = numpy_negatives(dense, users, rng)
+    assert not dense[users, negatives].any()
+
+
+@needs_kernels
+@pytest.mark.parametrize("model", ["bpr", "sasrec"])
+def test_run_returns_one_row(model):
+    data = ml1m_shaped(n_users=40, n_items=120, interactions=1200, seed=2)
+    rows = run(model, repeats=1, data=data)
+    assert len(rows) == 1 and isinstance(rows[0], BenchRow)
+    row = rows[0]
+    assert row.kernel == f"{model} epoch" and row.ours_s > 0 and row.alternative_s > 0
+    assert row.target == {"bpr": 2.0, "sasrec": 1.0}[model]
+
+
+def test_unknown_model():
+    with pytest.raises(ValueError, match="bpr"):
+        run("lightgcn", data=ml1m_shaped(n_users=30, n_items=100, interactions=700))
