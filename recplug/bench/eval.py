@@ -79,3 +79,30 @@ def run(scale: str = "ml1m", repeats: int = 5, threads: int = 2) -> list[BenchRo
                              repeats)
     shape = f"{n_users:,} users x {n_items:,} items, d=64, K=10,20, all metrics"
     return [BenchRow("full-ranking evaluation", shape, ours, "torch-only pipeline", alt, 4.0)]
+
+
+def evaluation_peak_rss(scale: str = "large", threads: int = 2) -> int:
+    """Peak resident memory (bytes) of a fresh process that generates the data, splits it and
+    evaluates the embedding model with full ranking: shows memory is bounded by the batch."""
+    import subprocess
+    import sys
+
+    code = ("import resource, sys; from recplug.bench.eval import _evaluate_once; "
+            f"_evaluate_once({scale!r}, {threads}); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) * 1024  # Linux reports KiB
+
+
+def _evaluate_once(scale: str, threads: int) -> None:
+    from recplug.data.synthetic import generate
+    from recplug.evaluation import EvalConfig, evaluate
+    from recplug.splits import make_split
+
+    n_users, n_items, n_inter = SCALES[scale]
+    split = make_split(generate(n_users, n_items, n_inter, seed=0), "loo")
+    rng = np.random.default_rng(0)
+    model = EmbeddingModel(rng.standard_normal((split.train.n_users, 64), dtype=np.float32),
+                           rng.standard_normal((split.train.n_items, 64), dtype=np.float32))
+    with limited_threads(threads):
+        evaluate(model, split, "test", EvalConfig(ks=(10, 20), threads=threads, batch_size=1024))

@@ -67,12 +67,18 @@ def eval_bench(
     scale: str = typer.Option("ml1m", help="ml1m or large."),
     repeats: int = typer.Option(5, help="Timed repetitions (the median is reported)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the rows as JSON."),
+    memory: bool = typer.Option(False, "--memory", help="Also measure the peak RSS of a whole evaluation in a fresh process."),
 ) -> None:
     """Full-ranking evaluation of a fixed 64-dim embedding model vs a torch-only pipeline."""
     scales = _scales(scale)
     from recplug.bench import eval as eval_bench_module
 
     _report("recplug bench eval", [row for s in scales for row in eval_bench_module.run(s, repeats)], json_out)
+    if memory:
+        for s in scales:
+            rss = eval_bench_module.evaluation_peak_rss(s)
+            Console().print(f"peak RSS of a whole {s} evaluation (data generation, split, full ranking, "
+                            f"batches of 1,024 users): {rss / 2**30:.2f} GiB")
 
 
 @app.command("train")
