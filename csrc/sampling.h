@@ -331,7 +331,21 @@ class Worker {
         CounterRng rng(c_.key, static_cast<uint64_t>(r));
         const int64_t n = c_.n;
         int64_t filled = 0;
-        if (mode == Mode::kReject) {
+        if (mode == Mode::kReject && c_.replace && !p_.alias && p_.use_bitmap) {
+            // The common case (uniform, with replacement, bitmap rows), branch-free: the same
+            // draws, acceptances and streak rule as the general loop below.
+            const uint32_t n_items = static_cast<uint32_t>(p_.n_items);
+            const uint64_t* bits = s.positives;
+            int streak = 0;
+            while (filled < n) {
+                const int32_t item = static_cast<int32_t>(rng.bounded32(n_items));
+                const int positive = static_cast<int>(test_bit(bits, item));
+                out[filled] = item;  // kept only when accepted (else overwritten later)
+                filled += 1 - positive;
+                streak = positive ? streak + 1 : 0;
+                if (streak >= kMaxStreak) break;
+            }
+        } else if (mode == Mode::kReject) {
             int streak = 0;
             int32_t item = c_.draw(rng);
             if (c_.replace) {
