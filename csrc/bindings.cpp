@@ -280,34 +280,43 @@ PYBIND11_MODULE(_kernels, m) {
         using I32 = py::array_t<int32_t, py::array::c_style>;
         using I64 = py::array_t<int64_t, py::array::c_style>;
         using F64 = py::array_t<double, py::array::c_style>;
-        // Returns (out int32 [m, n], status): status is None, or (row, user, positives, eligible, needed).
-        m.def(
-            "sample_negatives",
-            [](const I32& users, const I64& pos_indptr, const I32& pos_items, int64_t n_items,
-               const py::object& popularity, int64_t n, bool replace, uint64_t seed,
-               int threads, int backend, int64_t block_bytes) -> py::tuple {
-                const int64_t rows = users.shape(0);
-                I32 out({rows, n});
-                F64 weights;
-                if (!popularity.is_none()) weights = popularity.cast<F64>();
-                const double* w = popularity.is_none() ? nullptr : weights.data();
-                recplug::SampleStatus status;
-                {
-                    py::gil_scoped_release release;
-                    status = recplug::sample_negatives(users.data(), rows, pos_indptr.data(),
-                                                       pos_indptr.shape(0) - 1, pos_items.data(), n_items,
-                                                       w, n, replace, seed, threads, out.mutable_data(),
-                                                       backend, block_bytes);
-                }
-                if (status.bad_row < 0) return py::make_tuple(out, py::none());
-                return py::make_tuple(out, py::make_tuple(status.bad_row, status.user, status.positives,
-                                                          status.eligible, status.needed));
-            },
-            py::arg("users"), py::arg("pos_indptr"), py::arg("pos_items"), py::arg("n_items"),
-            py::arg("popularity"), py::arg("n"), py::arg("replace"), py::arg("seed"), py::arg("threads"),
-            py::arg("backend") = 0, py::arg("block_bytes") = 0,
-            "n negatives per row of users -> (out, status); use recplug.kernels.sample_negatives. "
-            "backend (0 choose, 1 bitmaps, 2 sorted lists) and block_bytes exist for tests.");
+        using Sampler = recplug::NegativeSampler;
+        py::class_<Sampler>(m, "NegativeSampler",
+                            "Every user's positives held once; use recplug.kernels.NegativeSampler.")
+            .def(py::init([](const I64& pos_indptr, const I32& pos_items, int64_t n_items,
+                             const py::object& popularity, int threads, int backend) {
+                     F64 weights;
+                     if (!popularity.is_none()) weights = popularity.cast<F64>();
+                     const double* w = popularity.is_none() ? nullptr : weights.data();
+                     py::gil_scoped_release release;
+                     return std::make_unique<Sampler>(pos_indptr.data(), pos_indptr.shape(0) - 1,
+                                                      pos_items.data(), n_items, w, threads, backend);
+                 }),
+                 py::arg("pos_indptr"), py::arg("pos_items"), py::arg("n_items"), py::arg("popularity"),
+                 py::arg("threads"), py::arg("backend") = 0,
+                 "backend (0 choose, 1 bitmaps, 2 sorted lists) exists for tests.")
+            // Returns (out int32 [m, n], status): status is None, or (row, user, positives, eligible, needed).
+            .def(
+                "sample",
+                [](const Sampler& self, const I32& users, int64_t n, bool replace, uint64_t seed,
+                   int threads) -> py::tuple {
+                    const int64_t rows = users.shape(0);
+                    I32 out({rows, n});
+                    recplug::SampleStatus status;
+                    {
+                        py::gil_scoped_release release;
+                        status = self.sample(users.data(), rows, n, replace, seed, threads, out.mutable_data());
+                    }
+                    if (status.bad_row < 0) return py::make_tuple(out, py::none());
+                    return py::make_tuple(out, py::make_tuple(status.bad_row, status.user, status.positives,
+                                                              status.eligible, status.needed));
+                },
+                py::arg("users"), py::arg("n"), py::arg("replace"), py::arg("seed"), py::arg("threads"),
+                "n negatives per row of users -> (out, status).")
+            .def_property_readonly("n_users", &Sampler::n_users)
+            .def_property_readonly("n_items", &Sampler::n_items)
+            .def_property_readonly("uses_bitmap", &Sampler::uses_bitmap)
+            .def_property_readonly("nbytes", &Sampler::nbytes);
     }
 
     // ---- sparse aggregation and graph adjacency (csrc/sparse.h) ----

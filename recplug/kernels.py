@@ -428,71 +428,115 @@ def _graph_threads(threads: Any) -> int:
     return _graph_int("threads", threads, low=0, high=4096)
 
 
+def _graph_popularity(popularity: Any, n_items: int) -> np.ndarray | None:
+    """None, or ``popularity`` checked as float64 [n_items], finite and non-negative."""
+    if popularity is None:
+        return None
+    popularity = _graph_array("popularity", popularity, np.float64, 1)
+    if len(popularity) != n_items:
+        raise KernelInputError(
+            f"popularity must have one weight per item (n_items = {n_items}), "
+            f"got {len(popularity)}"
+        )
+    if not np.isfinite(popularity).all():
+        raise KernelInputError("popularity must be finite (found NaN or inf)")
+    if n_items and popularity.min() < 0:
+        raise KernelInputError(
+            f"popularity must be non-negative, found {float(popularity.min())} "
+            f"at item {int(np.argmin(popularity))}"
+        )
+    return popularity
+
+
+class NegativeSampler:
+    """Every user's positives held once, to draw negatives from them many times.
+
+    pos_indptr: int64 [n_users + 1] and pos_items: int32 [nnz], the CSR of each user's
+    positives, in any order (sorted or not, duplicates allowed). They become one bitmap row
+    per user, or a sorted list per user when bitmaps would take far more memory than the
+    positives (large catalogues): both are copies, so the arrays may change or be freed
+    afterwards. ``popularity`` None draws uniformly; a float64 [n_items] of non-negative
+    weights draws proportionally to them (zero-weight items are never drawn). ``threads``
+    (0 = OpenMP default) builds the sampler and is the default for :meth:`sample`.
+
+    Build it once (e.g. in a trainer's ``fit``) and call :meth:`sample` every epoch or
+    batch: ``NegativeSampler(...).sample(users, n, seed=s)`` equals
+    ``sample_negatives(users, ..., n, seed=s)`` exactly. ``nbytes`` is the memory held.
+    """
+
+    def __init__(self, pos_indptr: np.ndarray, pos_items: np.ndarray, n_items: int, *,
+                 popularity: np.ndarray | None = None, threads: int = 0):
+        n_items = _graph_int("n_items", n_items, high=_INT32_MAX)
+        pos_indptr, pos_items = _graph_csr("pos_indptr", pos_indptr, "pos_items", pos_items,
+                                           n_items, "item ids")
+        popularity = _graph_popularity(popularity, n_items)
+        self.threads = _graph_threads(threads)
+        self.n_users = len(pos_indptr) - 1
+        self.n_items = n_items
+        self.weighted = popularity is not None
+        self._weight_total = float(popularity.sum()) if self.weighted else 1.0
+        self._native = _native().NegativeSampler(pos_indptr, pos_items, n_items, popularity,
+                                                 self.threads)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held natively: bitmaps or sorted lists, per-user state, weights."""
+        return int(self._native.nbytes)
+
+    def sample(self, users: np.ndarray, n: int, *, seed: int, replace: bool = True,
+               threads: int | None = None) -> np.ndarray:
+        """Draw ``n`` negative items for each entry of ``users`` -> int32 [M, n].
+
+        users: int32 [M] user indices (rows of pos_indptr, may repeat). Each output row holds
+        ids in [0, n_items) that are not positives of that row's user; ``replace=False``: no
+        item twice in a row (drawn in sequence, each proportional to the weights among the
+        items still left). Row ``r`` depends only on ``seed`` (an int in [0, 2**64)), ``r``
+        and its user's positives -- never on ``threads`` (None = the sampler's) or on the
+        other rows. Users whose positives cover most of the catalogue (or of the popularity
+        mass) draw from the enumerated complement instead of rejecting. Raises
+        KernelInputError when a user has fewer negatives available than a row needs (1, or
+        ``n`` without replacement). The GIL is released while sampling.
+        """
+        users = _graph_array("users", users, np.int32, 1)
+        _graph_indices("users", users, self.n_users, "user indices (rows of pos_indptr)")
+        n = _graph_int("n", n)
+        seed = _graph_int("seed", seed, high=2**64 - 1)
+        threads = self.threads if threads is None else _graph_threads(threads)
+        if not isinstance(replace, (bool, np.bool_)):
+            raise KernelInputError(f"replace must be True or False, got {replace!r}")
+        if len(users) and n and not (0.0 < self._weight_total < np.inf):
+            raise KernelInputError(
+                f"popularity weights must have a positive finite sum, got {self._weight_total}"
+            )
+        out, status = self._native.sample(users, n, bool(replace), seed, threads)
+        if status is not None:
+            row, user, positives, eligible, needed = status
+            pool = "items with positive popularity" if self.weighted else "items"
+            if replace:
+                raise KernelInputError(
+                    f"user {user} (users[{row}]) has no negative to draw: its {positives} "
+                    f"distinct positives cover all {eligible} {pool}; drop that user from users"
+                )
+            raise KernelInputError(
+                f"user {user} (users[{row}]) has only {eligible - positives} negatives "
+                f"({eligible} {pool} minus {positives} distinct positives) but n={needed} "
+                "distinct negatives were asked with replace=False; lower n or pass replace=True"
+            )
+        return out
+
+
 def sample_negatives(users: np.ndarray, pos_indptr: np.ndarray, pos_items: np.ndarray,
                      n_items: int, n: int, *, seed: int, popularity: np.ndarray | None = None,
                      replace: bool = True, threads: int = 0) -> np.ndarray:
-    """Draw ``n`` negative items for each entry of ``users``.
+    """Draw ``n`` negative items for each entry of ``users`` -> int32 [M, n], in one call.
 
-    users: int32 [M] user indices (may repeat). pos_indptr: int64 [n_users + 1] and
-    pos_items: int32 [nnz], the CSR of each user's positives, in any order (sorted or not,
-    duplicates allowed: each user's positives become a bitmap, or a sorted list for large
-    catalogues, so neither matters). Returns int32 [M, n]: ids in [0, n_items) that are not
-    positives of that row's user. ``popularity`` None draws uniformly; a float64 [n_items] of non-negative weights draws proportionally to them
-    (zero-weight items are never drawn). ``replace=False``: no item twice in a row (drawn
-    in sequence, each proportional to the weights among the items still left).
-
-    Row ``r`` depends only on ``seed`` (an int in [0, 2**64)), ``r`` and its user's
-    positives -- never on ``threads`` (0 = OpenMP default) or on the other rows. Users whose
-    positives cover most of the catalogue (or of the popularity mass) draw from the
-    enumerated complement instead of rejecting. Raises KernelInputError when a user has
-    fewer negatives available than a row needs (1, or ``n`` without replacement).
+    Builds a :class:`NegativeSampler` over the positives (pos_indptr int64 [n_users + 1],
+    pos_items int32 [nnz]) and samples once; see there for the arguments and guarantees.
+    To sample again from the same positives (every epoch), build the sampler once instead.
     """
-    pos_indptr, pos_items = _graph_csr("pos_indptr", pos_indptr, "pos_items", pos_items,
-                                       _graph_int("n_items", n_items, high=_INT32_MAX),
-                                       "item ids")
-    n_items = int(n_items)
-    users = _graph_array("users", users, np.int32, 1)
-    _graph_indices("users", users, len(pos_indptr) - 1, "user indices (rows of pos_indptr)")
-    n = _graph_int("n", n)
-    seed = _graph_int("seed", seed, high=2**64 - 1)
-    threads = _graph_threads(threads)
-    if not isinstance(replace, (bool, np.bool_)):
-        raise KernelInputError(f"replace must be True or False, got {replace!r}")
-    if popularity is not None:
-        popularity = _graph_array("popularity", popularity, np.float64, 1)
-        if len(popularity) != n_items:
-            raise KernelInputError(
-                f"popularity must have one weight per item (n_items = {n_items}), "
-                f"got {len(popularity)}"
-            )
-        if not np.isfinite(popularity).all():
-            raise KernelInputError("popularity must be finite (found NaN or inf)")
-        if n_items and popularity.min() < 0:
-            raise KernelInputError(
-                f"popularity must be non-negative, found {float(popularity.min())} "
-                f"at item {int(np.argmin(popularity))}"
-            )
-        total = float(popularity.sum())
-        if len(users) and n and not (0.0 < total < np.inf):
-            raise KernelInputError(
-                f"popularity weights must have a positive finite sum, got {total}"
-            )
-    out, status = _native().sample_negatives(users, pos_indptr, pos_items, n_items, popularity,
-                                             n, bool(replace), seed, threads)
-    if status is not None:
-        row, user, positives, eligible, needed = status
-        pool = "items" if popularity is None else "items with positive popularity"
-        if replace:
-            raise KernelInputError(
-                f"user {user} (users[{row}]) has no negative to draw: its {positives} distinct "
-                f"positives cover all {eligible} {pool}; drop that user from users"
-            )
-        raise KernelInputError(
-            f"user {user} (users[{row}]) has only {eligible - positives} negatives "
-            f"({eligible} {pool} minus {positives} distinct positives) but n={needed} distinct "
-            "negatives were asked with replace=False; lower n or pass replace=True"
-        )
-    return out
+    sampler = NegativeSampler(pos_indptr, pos_items, n_items, popularity=popularity,
+                              threads=threads)
+    return sampler.sample(users, n, seed=seed, replace=replace)
 
 
 def csr_dense_matmul(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray,

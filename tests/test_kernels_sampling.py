@@ -167,18 +167,19 @@ def test_output_of_a_row_depends_only_on_seed_row_and_user_positives():
 
 
 def native(users, indptr, items, n_items, n, *, seed, popularity=None, replace=True,
-           threads=1, backend=0, block_bytes=0):
-    """The extension directly, to force a backend (1 bitmaps, 2 sorted lists) and block size."""
-    return kernels._native().sample_negatives(users, indptr, items, n_items, popularity, n,
-                                              replace, seed, threads, backend, block_bytes)
+           threads=1, backend=0):
+    """The extension directly, to force a backend (1 bitmaps, 2 sorted lists)."""
+    sampler = kernels._native().NegativeSampler(indptr, items, n_items, popularity, threads,
+                                                backend)
+    return sampler.sample(users, n, replace, seed, threads)
 
 
 @pytest.mark.parametrize("replace", [True, False])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("n", [1, 6])
-def test_backends_and_bitmap_blocks_give_the_same_rows(replace, weighted, n):
-    # Positives as bitmap rows (in one block, or 2-user blocks with rows bucketed by block)
-    # or as sorted lists (sorting copies of unsorted users): the rows must not change.
+def test_backends_give_the_same_rows(replace, weighted, n):
+    # Positives as bitmap rows or as sorted lists (sorting copies of unsorted users): the
+    # rows must not change.
     rng = np.random.default_rng(4)
     n_items = 300
     rows = [rng.choice(n_items, size, replace=True).tolist()
@@ -189,11 +190,11 @@ def test_backends_and_bitmap_blocks_give_the_same_rows(replace, weighted, n):
     weights = rng.random(n_items) if weighted else None
     args = (users, indptr, items, n_items, n)
     auto = kernels.sample_negatives(*args, seed=5, popularity=weights, replace=replace)
-    for backend, block_bytes, threads in [(1, 0, 1), (1, 100, 2), (2, 0, 1), (2, 0, 2)]:
+    for backend, threads in [(1, 1), (1, 2), (2, 1), (2, 2)]:
         out, status = native(*args, seed=5, popularity=weights, replace=replace,
-                             threads=threads, backend=backend, block_bytes=block_bytes)
+                             threads=threads, backend=backend)
         assert status is None
-        np.testing.assert_array_equal(out, auto, err_msg=f"backend {backend}, {block_bytes} B")
+        np.testing.assert_array_equal(out, auto, err_msg=f"backend {backend}")
 
 
 def test_large_catalogue_short_histories_use_sorted_lists():
@@ -207,6 +208,7 @@ def test_large_catalogue_short_histories_use_sorted_lists():
     auto = kernels.sample_negatives(users, indptr, items, n_items, 3, seed=6, threads=2)
     bitmaps, _ = native(users, indptr, items, n_items, 3, seed=6, backend=1)
     np.testing.assert_array_equal(auto, bitmaps)
+    assert not kernels.NegativeSampler(indptr, items, n_items)._native.uses_bitmap
     for u, row in zip(users.tolist(), auto.tolist()):
         assert not set(row) & set(rows[u])
 
@@ -317,3 +319,157 @@ def test_good_input_of_the_error_table_is_accepted():
                                    args.pop("pos_items"), args.pop("n_items"), args.pop("n"),
                                    seed=0)
     assert out.shape == (2, 2)
+
+
+# ---- NegativeSampler: positives held once, sampled many times ----
+
+
+def random_positives(data, n_items, n_users):
+    rows = [data.draw(st.lists(st.integers(0, n_items - 1), max_size=2 * n_items))
+            for _ in range(n_users)]
+    return rows, *csr(rows)
+
+
+def outcome(fn):
+    """The output array, or the error message: both must agree."""
+    try:
+        return fn()
+    except KernelInputError as error:
+        return str(error)
+
+
+def assert_same(a, b):
+    if isinstance(a, str) or isinstance(b, str):
+        assert a == b
+    else:
+        np.testing.assert_array_equal(a, b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_sampler_reused_across_calls_equals_sample_negatives(data):
+    # One sampler, several calls with other users, n, replace, seeds and threads: each
+    # equals a fresh sample_negatives call (nothing carries over between calls).
+    n_items = data.draw(st.sampled_from([1, 7, 64, 65, 200]))
+    n_users = data.draw(st.integers(1, 8))
+    _, indptr, items = random_positives(data, n_items, n_users)
+    popularity = None
+    if data.draw(st.booleans()):
+        popularity = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]),
+                                                 min_size=n_items, max_size=n_items)))
+    sampler = kernels.NegativeSampler(indptr, items, n_items, popularity=popularity,
+                                      threads=data.draw(st.sampled_from([0, 1, 2])))
+    for _ in range(3):
+        users = np.array(data.draw(st.lists(st.integers(0, n_users - 1), max_size=40)), np.int32)
+        n = data.draw(st.integers(0, 5))
+        replace = data.draw(st.booleans())
+        seed = data.draw(st.integers(0, 2**64 - 1))
+        got = outcome(lambda: sampler.sample(users, n, seed=seed, replace=replace,
+                                             threads=data.draw(st.sampled_from([None, 1, 2]))))
+        want = outcome(lambda: kernels.sample_negatives(
+            users, indptr, items, n_items, n, seed=seed, popularity=popularity,
+            replace=replace, threads=data.draw(st.sampled_from([1, 2]))))
+        assert_same(got, want)
+
+
+@pytest.mark.parametrize("replace", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sampler_threads_one_and_two_agree_on_many_rows(replace, weighted):
+    # Enough rows (> 1024 per chunk) that two threads really split the work.
+    rng = np.random.default_rng(11)
+    n_items = 500
+    rows = [rng.choice(n_items, size, replace=True).tolist()
+            for size in rng.integers(0, 480, 80)]
+    indptr, items = csr(rows)
+    weights = rng.random(n_items) * (rng.random(n_items) < 0.9) if weighted else None
+    sampler = kernels.NegativeSampler(indptr, items, n_items, popularity=weights)
+    users = rng.integers(0, 80, 5000).astype(np.int32)
+    for n in (1, 5):
+        one = sampler.sample(users, n, seed=3, replace=replace, threads=1)
+        two = sampler.sample(users, n, seed=3, replace=replace, threads=2)
+        np.testing.assert_array_equal(one, two)
+        np.testing.assert_array_equal(one, kernels.sample_negatives(
+            users, indptr, items, n_items, n, seed=3, popularity=weights, replace=replace))
+        for u, row in zip(users.tolist(), one.tolist()):
+            assert not set(row) & set(rows[u])
+
+
+def test_sampler_keeps_copies_of_its_inputs():
+    rng = np.random.default_rng(12)
+    rows = [rng.choice(100, 30, replace=False).tolist() for _ in range(5)]
+    indptr, items = csr(rows)
+    weights = rng.random(100)
+    users = rng.integers(0, 5, 50).astype(np.int32)
+    for n_items, backend_hint in [(100, "bitmap"), (2**21, "lists")]:
+        w = weights if n_items == 100 else None
+        sampler = kernels.NegativeSampler(indptr.copy(), items.copy(), n_items, popularity=w)
+        before = sampler.sample(users, 4, seed=1)
+        own_items, own_w = items.copy(), None if w is None else w.copy()
+        sampler = kernels.NegativeSampler(indptr, own_items, n_items, popularity=own_w)
+        own_items[:] = 0
+        if own_w is not None:
+            own_w[:] = 1.0
+        np.testing.assert_array_equal(sampler.sample(users, 4, seed=1), before,
+                                      err_msg=backend_hint)
+
+
+def test_sampler_is_safe_to_call_from_several_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(13)
+    rows = [rng.choice(1000, 200, replace=False).tolist() for _ in range(30)]
+    indptr, items = csr(rows)
+    sampler = kernels.NegativeSampler(indptr, items, 1000, threads=1)
+    users = rng.integers(0, 30, 20_000).astype(np.int32)
+    seeds = list(range(8))
+    expected = [sampler.sample(users, 3, seed=s, replace=False) for s in seeds]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda s: sampler.sample(users, 3, seed=s, replace=False), seeds))
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_sampler_reports_memory_and_shape():
+    indptr, items = csr([[0, 1], [2]])
+    sampler = kernels.NegativeSampler(indptr, items, 130)
+    assert (sampler.n_users, sampler.n_items, sampler.weighted) == (2, 130, False)
+    assert sampler._native.uses_bitmap
+    assert sampler.nbytes >= 2 * 3 * 8  # two bitmap rows of three 64-bit words
+
+
+@pytest.mark.parametrize("change, pattern", [
+    (dict(pos_indptr=np.array([1, 1, 2], np.int64)), "pos_indptr must start at 0"),
+    (dict(pos_items=np.array([0, 4], np.int32)), r"pos_items must hold item ids in \[0, 4\)"),
+    (dict(n_items=-1), "n_items must be in"),
+    (dict(threads=-1), "threads must be in"),
+    (dict(popularity=np.ones(3)), "popularity must have one weight per item"),
+    (dict(popularity=np.array([1.0, np.nan, 1.0, 1.0])), "popularity must be finite"),
+])
+def test_sampler_checks_its_positives_when_built(change, pattern):
+    args = {"pos_indptr": GOOD["pos_indptr"], "pos_items": GOOD["pos_items"],
+            "n_items": GOOD["n_items"], **change}
+    with pytest.raises(KernelInputError, match=pattern):
+        kernels.NegativeSampler(args.pop("pos_indptr"), args.pop("pos_items"),
+                                args.pop("n_items"), **args)
+
+
+@pytest.mark.parametrize("change, pattern", [
+    (dict(users=users_of(0, 2)), r"users must hold user indices .* in \[0, 2\), found 2"),
+    (dict(n=-2), "n must be >= 0"),
+    (dict(seed=2**64), "seed must be in"),
+    (dict(threads=-1), "threads must be in"),
+    (dict(replace="no"), "replace must be True or False"),
+])
+def test_sampler_checks_each_request(change, pattern):
+    sampler = kernels.NegativeSampler(GOOD["pos_indptr"], GOOD["pos_items"], GOOD["n_items"])
+    args = {"users": GOOD["users"], "n": GOOD["n"], "seed": 0, **change}
+    with pytest.raises(KernelInputError, match=pattern):
+        sampler.sample(args.pop("users"), args.pop("n"), **args)
+
+
+def test_zero_weight_sum_fails_only_when_something_is_drawn():
+    sampler = kernels.NegativeSampler(GOOD["pos_indptr"], GOOD["pos_items"], 4,
+                                      popularity=np.zeros(4))
+    assert sampler.sample(users_of(), 3, seed=0).shape == (0, 3)
+    with pytest.raises(KernelInputError, match="positive finite sum"):
+        sampler.sample(users_of(0), 1, seed=0)
