@@ -112,3 +112,12 @@ def test_help_lists_every_command():
 def test_bench_rejects_unknown_scale():
     result = _main("bench", "kernels", "--scale", "huge")
     assert result.returncode == 2 and "--scale" in result.stderr
+
+
+def test_progress_is_logged_line_by_line_when_not_a_terminal(tiny_dataset: Path, tmp_path: Path):
+    result = _main("eval", "bpr", "--dataset", str(tiny_dataset), "--epochs", "2", "--set", "factors=8",
+                   "--db", str(tmp_path / "d.sqlite"))
+    assert result.returncode == 0, result.stderr
+    assert "loading dataset" in result.stderr
+    assert "bpr seed 0 epoch 1" in result.stderr and "bpr seed 0 epoch 2" in result.stderr
+    assert "epoch 3" not in result.stderr  # the --epochs budget holds

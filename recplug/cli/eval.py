@@ -26,6 +26,8 @@ class RichReporter:
 
     def stage(self, message: str) -> None:
         self.progress.update(self.stage_task, description=message)
+        if not self.progress.console.is_terminal:
+            self.progress.console.print(message, highlight=False)
 
     def fit_started(self, model: str, seed: int, max_epochs: Optional[int]) -> Callable[[EpochReport], None]:
         self.stage(f"fitting {model} (seed {seed})")
@@ -38,6 +40,8 @@ class RichReporter:
             if report.validation is not None:
                 parts.append(f"valid {report.validation:.4f}")
             self.progress.update(self.fit_task, completed=report.epoch, description="  ".join(parts))
+            if not self.progress.console.is_terminal:  # logs and CI: one line per epoch instead of a bar
+                self.progress.console.print("  ".join(parts), highlight=False)
 
         return on_epoch
 
