@@ -86,3 +86,15 @@ def test_errors(gen):
     with pytest.raises(ConfigError, match="reg"):
         BPR(reg=-1.0).fit(gen.train, options())
     assert BPR(factors=8).clone().get_params()["factors"] == 8
+
+
+def test_a_user_who_consumed_every_item_is_left_out_of_training():
+    from test_models_data import make_train
+
+    # user 0 has all 4 items; user 1 has two
+    train = make_train(np.array([0, 0, 0, 0, 1, 1]), np.array([0, 1, 2, 3, 0, 2]), 2, 4)
+    users, pos, neg = bpr_triples(train.csr, seed=0)
+    assert users.tolist() == [1, 1] and sorted(pos.tolist()) == [0, 2]
+    assert set(neg.tolist()) <= {1, 3}
+    model = BPR(factors=4, epochs=2).fit(train, options())
+    assert torch.isfinite(model.score(batch_of(train, np.array([0, 1])))).all()

@@ -145,3 +145,14 @@ def test_score_before_fit():
     with pytest.raises(ModelError, match="before fit"):
         SASRec().score(ScoreBatch(np.array([0], np.int32), np.zeros((1, 1), np.int32),
                                   np.ones(1, np.int32), 3))
+
+
+@needs_kernels
+def test_bce_with_a_user_who_consumed_every_item():
+    from test_models_data import make_train
+
+    train = make_train(np.array([0, 0, 0, 1, 1]), np.array([0, 1, 2, 2, 0]), 2, 3)
+    reports = []
+    model = SASRec(max_len=4, hidden=8, epochs=2).fit(train, options(progress=reports.append))
+    assert all(np.isfinite(r.loss) for r in reports)
+    assert torch.isfinite(model.score(batch_of(train, np.array([0, 1])))).all()

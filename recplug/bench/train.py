@@ -133,11 +133,11 @@ def _plain_sasrec_epoch(train: TrainData, params: dict[str, Any], device: str, s
 # ---- the benchmark --------------------------------------------------------------------
 
 def run(model: str = "bpr", repeats: int = 3, *, device: str = "cpu", threads: int = 2,
-        data: TrainData | None = None) -> list[BenchRow]:
+        data: TrainData | None = None, params: dict[str, Any] | None = None) -> list[BenchRow]:
     """Median seconds per epoch of ``model`` ("bpr" or "sasrec"), ours vs the straightforward version.
 
     ``data`` defaults to :func:`ml1m_shaped`; SASRec uses ``max_len=200`` (the paper's
-    ML-1M setting), BPR 64 factors and batches of 1,024.
+    ML-1M setting), BPR 64 factors and batches of 1,024; ``params`` overrides hyperparameters.
     """
     from recplug.models.bpr import BPR
     from recplug.models.sasrec import SASRec
@@ -151,6 +151,7 @@ def run(model: str = "bpr", repeats: int = 3, *, device: str = "cpu", threads: i
     else:
         ours_model = SASRec(max_len=200, hidden=50, batch_size=128, loss="bce")
         plain = _plain_sasrec_epoch
+    ours_model.set_params(**(params or {}))
     params = ours_model.get_params()
     options = FitOptions(device=device, seed=0, threads=threads, max_epochs=1)
 

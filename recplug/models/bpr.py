@@ -30,12 +30,19 @@ def _module(n_users: int, n_items: int, factors: int, init_std: float) -> Any:
 def bpr_triples(csr: Any, seed: int, threads: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every training pair (user, positive) with one uniform negative each, int64 arrays.
 
-    Negatives come from ``kernels.sample_negatives`` and are never a positive of that user.
+    Negatives come from ``kernels.sample_negatives`` and are never a positive of that user;
+    users who consumed every item have no negative and are left out.
     """
-    users = np.repeat(np.arange(csr.shape[0], dtype=np.int32), np.diff(csr.indptr))
+    counts = np.diff(csr.indptr)
+    users = np.repeat(np.arange(csr.shape[0], dtype=np.int32), counts)
+    items = csr.indices
+    full = counts >= csr.shape[1]
+    if full.any():
+        keep = ~full[users]
+        users, items = users[keep], items[keep]
     negatives = kernels.sample_negatives(users, csr.indptr, csr.indices, csr.shape[1], 1,
                                          seed=seed, threads=threads)[:, 0]
-    return users.astype(np.int64), csr.indices.astype(np.int64), negatives.astype(np.int64)
+    return users.astype(np.int64), items.astype(np.int64), negatives.astype(np.int64)
 
 
 class BPR(Model):

@@ -157,9 +157,11 @@ class SASRec(Model):
         device = resolve_device(options.device)
         max_len, n_items = int(self.max_len), train.n_items
         row_users, inputs, targets = training_windows(train.seq_indptr, train.seq_items, max_len)
-        valid = targets != 0
-        position_users = np.broadcast_to(row_users[:, None], targets.shape)[valid]
         csr = train.csr
+        # positions that get a sampled negative: users who consumed every item have none
+        has_negatives = np.diff(csr.indptr)[row_users] < n_items
+        valid = (targets != 0) & has_negatives[:, None]
+        position_users = np.broadcast_to(row_users[:, None], targets.shape)[valid]
         threads = int(options.threads or 0)
         l2 = float(self.l2_emb)
 
@@ -190,11 +192,13 @@ class SASRec(Model):
                     used = net.items(pos[mask])
                 else:
                     neg = batch[2]
-                    pos_emb, neg_emb = net.items(pos[mask]), net.items(neg[mask])
+                    neg_mask = neg != 0
+                    pos_emb, neg_emb = net.items(pos[mask]), net.items(neg[neg_mask])
                     pos_logit = (h * pos_emb).sum(-1).float()
-                    neg_logit = (h * neg_emb).sum(-1).float()
-                    loss = (F.binary_cross_entropy_with_logits(pos_logit, torch.ones_like(pos_logit))
-                            + F.binary_cross_entropy_with_logits(neg_logit, torch.zeros_like(neg_logit)))
+                    neg_logit = (hidden[neg_mask] * neg_emb).sum(-1).float()
+                    loss = F.binary_cross_entropy_with_logits(pos_logit, torch.ones_like(pos_logit))
+                    if len(neg_logit):
+                        loss = loss + F.binary_cross_entropy_with_logits(neg_logit, torch.zeros_like(neg_logit))
                     used = torch.cat([pos_emb, neg_emb])
                 if l2:
                     loss = loss + l2 * used.float().square().sum() / len(used)
