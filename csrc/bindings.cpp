@@ -71,7 +71,9 @@ recplug::topk::Csr unwrap_csr(const CArray<int64_t>& indptr, const CArray<int32_
     const int64_t* p = indptr.data();
     const int64_t nnz = items.shape(0);
     require(p[0] == 0 && p[n_rows] == nnz, n + " indptr must start at 0 and end at len(items)");
-    for (int64_t r = 0; r < n_rows; ++r) require(p[r] <= p[r + 1], n + " indptr must not decrease");
+    bool monotone = true;
+    for (int64_t r = 0; r < n_rows; ++r) monotone &= p[r] <= p[r + 1];
+    require(monotone, n + " indptr must not decrease");
     return recplug::topk::Csr{p, items.data(), nnz};
 }
 
@@ -100,7 +102,9 @@ void topk_update(const CArray<float>& scores, int64_t item_offset, const CArray<
     const recplug::topk::Csr excl = unwrap_csr(excl_indptr, excl_items, n_rows, "exclude");
     const recplug::topk::Csr tgt = unwrap_csr(tgt_indptr, tgt_items, n_rows, "targets");
     int32_t* count = heap_count.mutable_data();
-    for (int64_t r = 0; r < n_rows; ++r) require(count[r] >= 0 && count[r] <= cap, "heap_count out of range");
+    bool counts_ok = true;
+    for (int64_t r = 0; r < n_rows; ++r) counts_ok &= count[r] >= 0 && count[r] <= cap;
+    require(counts_ok, "heap_count out of range");
     const recplug::topk::HeapStore store{heap_keys.mutable_data(), heap_ids.mutable_data(), count,
                                          static_cast<int32_t>(cap)};
     const float* s = scores.data();

@@ -21,8 +21,8 @@ namespace metrics {
 
 enum Metric : int { kHR = 0, kRecall, kNDCG, kMRR, kPrecision, kMAP, kNumMetrics };
 
-// Below this many (row, rank) pairs the work (~1 ms) does not pay for waking a thread team.
-constexpr int64_t kRowRanksPerThread = 100000;
+// Below this many (row, rank) pairs (~0.1 ms of work) waking a thread team does not pay.
+constexpr int64_t kRowRanksPerThread = 10000;
 
 // The row's distinct targets in increasing order: the row itself when it already is, else a
 // sorted, deduplicated copy in `scratch`.
