@@ -59,8 +59,8 @@ class BPR(Model):
 
     tags = Tags(supports_cuda=True)
 
-    def __init__(self, factors: int = 64, lr: float = 5e-3, reg: float = 1e-3, batch_size: int = 1024,
-                 epochs: int = 50, init_std: float = 0.1, eval_every: int = 1):
+    def __init__(self, factors: int = 64, lr: float = 1e-3, reg: float = 1e-4, batch_size: int = 1024,
+                 epochs: int = 200, init_std: float = 0.1, eval_every: int = 5):
         self.factors = factors
         self.lr = lr
         self.reg = reg
