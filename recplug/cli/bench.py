@@ -36,12 +36,18 @@ def _report(title: str, rows: list[BenchRow], json_path: Optional[Path]) -> None
         style = "green" if r.met else "red"
         table.add_row(r.kernel, r.shape, _fmt(r.ours_s), r.alternative, _fmt(r.alternative_s),
                       f"[{style}]{r.ratio:.1f}x[/]", f"≥ {r.target:g}x")
-    Console().print(table)
+    _console().print(table)
     if json_path is not None:
         payload = {"benchmark": title, "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
                    "rows": [r.to_dict() for r in rows]}
         json_path.write_text(json.dumps(payload, indent=2))
         Console(stderr=True).print(f"wrote {json_path}")
+
+
+def _console() -> Console:
+    """stdout console; outside a terminal wide enough that no row wraps (logs, CI)."""
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
 
 
 def _fmt(seconds: float) -> str:
@@ -77,7 +83,7 @@ def eval_bench(
     if memory:
         for s in scales:
             rss = eval_bench_module.evaluation_peak_rss(s)
-            Console().print(f"peak RSS of a whole {s} evaluation (data generation, split, full ranking, "
+            _console().print(f"peak RSS of a whole {s} evaluation (data generation, split, full ranking, "
                             f"batches of 1,024 users): {rss / 2**30:.2f} GiB")
 
 
