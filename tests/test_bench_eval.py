@@ -36,3 +36,17 @@ def test_torch_alternative_gives_the_evaluators_ndcg():
     theirs = _torch_pipeline(user_emb, item_emb, split.test_history().csr(), split.test_targets,
                              (10, 20), batch_size=64)
     assert theirs == pytest.approx(ours.summary["NDCG@10"], abs=1e-6)
+
+
+def test_own_peak_rss_counts_the_child_only():
+    """A fresh child reports its own peak, not the pages it shared with a big parent."""
+    import subprocess
+    import sys
+
+    parent_block = np.ones(300 * 2**20 // 8)  # this process now holds > 300 MiB
+    code = ("import numpy as np; from recplug.bench.eval import _own_peak_rss; "
+            "b = np.ones(100 * 2**20 // 8); print(_own_peak_rss())")
+    peak = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True).stdout.split()[-1])
+    assert 100 * 2**20 <= peak < 300 * 2**20
+    assert parent_block[-1] == 1.0

@@ -8,6 +8,8 @@ metrics with torch ops).
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from recplug.bench.common import BenchRow, limited_threads, median_seconds
@@ -88,15 +90,33 @@ def run(scale: str = "ml1m", repeats: int = 5, threads: int = 2) -> list[BenchRo
 
 def evaluation_peak_rss(scale: str = "large", threads: int = 2) -> int:
     """Peak resident memory (bytes) of a fresh process that generates the data, splits it and
-    evaluates the embedding model with full ranking: shows memory is bounded by the batch."""
+    evaluates the embedding model with full ranking: shows memory is bounded by the batch.
+
+    The child reports its own high-water mark (``VmHWM`` on Linux): ``ru_maxrss`` would also
+    count the pages the child shared with this (possibly large) parent process before ``exec``.
+    """
     import subprocess
     import sys
 
-    code = ("import resource, sys; from recplug.bench.eval import _evaluate_once; "
-            f"_evaluate_once({scale!r}, {threads}); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    code = ("from recplug.bench.eval import _evaluate_once, _own_peak_rss; "
+            f"_evaluate_once({scale!r}, {threads}); print(_own_peak_rss())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1]) * 1024  # Linux reports KiB
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def _own_peak_rss() -> int:
+    """This process's peak resident memory in bytes (VmHWM; ru_maxrss where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
+    import resource
+
+    scale = 1 if sys.platform == "darwin" else 1024  # macOS reports bytes, Linux KiB
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * scale
 
 
 def _evaluate_once(scale: str, threads: int) -> None:
