@@ -6,18 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recplug.bench.eval import EmbeddingModel, _gather_rows, _torch_pipeline
+from recplug.bench.eval import EmbeddingModel, _torch_pipeline
 from test_models_data import needs_kernels
-
-
-def test_gather_rows_matches_a_python_loop():
-    indptr = np.array([0, 2, 2, 5, 6], dtype=np.int64)
-    items = np.array([7, 1, 4, 0, 9, 3], dtype=np.int32)
-    rows = np.array([3, 0, 1, 2, 0], dtype=np.int32)
-    out_ptr, out_items = _gather_rows(indptr, items, rows)
-    expected = [items[indptr[r]:indptr[r + 1]] for r in rows]
-    np.testing.assert_array_equal(out_ptr, np.cumsum([0] + [len(e) for e in expected]))
-    np.testing.assert_array_equal(out_items, np.concatenate(expected))
 
 
 @needs_kernels

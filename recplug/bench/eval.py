@@ -30,20 +30,12 @@ class EmbeddingModel:
         return self.user_emb[batch.users], self.item_emb
 
 
-def _gather_rows(indptr: np.ndarray, items: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CSR of ``rows`` re-based to 0 (indptr int64[len(rows)+1], items), vectorised."""
-    lens = (indptr[rows + 1] - indptr[rows]).astype(np.int64)
-    out_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lens, out=out_ptr[1:])
-    within = np.arange(out_ptr[-1], dtype=np.int64) - np.repeat(out_ptr[:-1], lens)
-    return out_ptr, items[np.repeat(indptr[rows].astype(np.int64), lens) + within]
-
-
 def _torch_pipeline(user_emb, item_emb, hist_csr, targets, ks, batch_size):
     """The same evaluation written directly in torch (vectorised, no per-user Python loop);
     returns mean NDCG@10 (sanity)."""
     import torch
 
+    from recplug.evaluation.batches import csr_rows
     from recplug.evaluation.ranking_torch import metrics_torch
 
     users = targets.users()
@@ -56,11 +48,11 @@ def _torch_pipeline(user_emb, item_emb, hist_csr, targets, ks, batch_size):
         bu = users[start:start + batch_size]
         scores = buffer[:len(bu)]
         torch.matmul(U[torch.from_numpy(bu.astype(np.int64))], V.T, out=scores)
-        h_ptr, h_items = _gather_rows(hist_csr.indptr, hist_csr.indices, bu)
+        h_ptr, h_items = csr_rows(hist_csr.indptr, hist_csr.indices, bu)
         rows = np.repeat(np.arange(len(bu), dtype=np.int64), np.diff(h_ptr))
         scores.index_put_((torch.from_numpy(rows), torch.from_numpy(h_items.astype(np.int64))), minus_inf)
         top = torch.topk(scores, max(ks), dim=1).indices
-        metrics = metrics_torch(top, _gather_rows(targets.indptr, targets.items, bu), n_items, tuple(ks))
+        metrics = metrics_torch(top, csr_rows(targets.indptr, targets.items, bu), n_items, tuple(ks))
         total += float(metrics["ndcg"][0].sum())
     return total / len(users)
 
@@ -96,7 +88,6 @@ def evaluation_peak_rss(scale: str = "large", threads: int = 2) -> int:
     count the pages the child shared with this (possibly large) parent process before ``exec``.
     """
     import subprocess
-    import sys
 
     code = ("from recplug.bench.eval import _evaluate_once, _own_peak_rss; "
             f"_evaluate_once({scale!r}, {threads}); print(_own_peak_rss())")
