@@ -10,10 +10,12 @@
 // Layout of the work: NegativeSampler holds every user's positives (any order, duplicates
 // allowed) once, for any number of calls -- as a bitmap row, or, when bitmap rows would take
 // far more memory than the positives themselves (large catalogue, short histories), as a
-// sorted copy searched by bisection -- together with each user's statistics and the alias
-// table. A call serves the rows of `users` in parallel, rejecting candidates that are
-// positives (and, without replacement, those already drawn in the row, kept in a per-thread
-// bitmap). A user whose acceptance rate is low (positives cover most of the catalogue or of
+// sorted copy behind one Bloom filter of all (user, item) pairs (16 bits per positive, so
+// that a lookup usually reads one word, found from the pair alone, and bisects the list
+// only on a hit) -- together with each user's statistics and the alias table. A call serves the rows of
+// `users` in parallel, rejecting candidates that are positives (and, without replacement,
+// those already drawn in the row, kept in a per-thread bitmap); a row with many draws from a
+// sorted list first copies the list into a per-thread bitmap row. A user whose acceptance rate is low (positives cover most of the catalogue or of
 // the popularity mass), or a row that meets kMaxStreak rejections in a row, draws from the
 // enumerated complement instead -- the same distribution: uniform (or weight-proportional)
 // over the items that remain. The backend changes the memory layout only: the output is the
@@ -26,6 +28,11 @@
 #include <utility>
 #include <vector>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include "huge_array.h"
 #include "parallel.h"
 #include "rng.h"
 
@@ -115,15 +122,28 @@ inline bool sorted_contains(const int32_t* a, int64_t len, int32_t x) {
     return *a == x;
 }
 
-// Per user: its positives as a bitmap row or a sorted list, and statistics. The statistics
-// do not depend on a call's n or replace; Call::mode() combines them with those.
+// The Bloom filter in front of the sorted lists: one 64-bit word per (user, item) lookup (a
+// blocked filter), 4 bits per pair, one word per 4 positives (16 bits per positive: about 1%
+// of the negatives look like positives and are then looked up in the list).
+inline uint64_t filter_hash(int32_t user, int32_t item) {
+    return mix64((static_cast<uint64_t>(static_cast<uint32_t>(user)) << 32) | static_cast<uint32_t>(item));
+}
+inline uint64_t filter_bits(uint64_t h) {
+    return (uint64_t{1} << (h & 63)) | (uint64_t{1} << ((h >> 6) & 63)) |
+           (uint64_t{1} << ((h >> 12) & 63)) | (uint64_t{1} << ((h >> 18) & 63));
+}
+inline uint64_t filter_word(uint64_t h, uint64_t words) { return ((h >> 32) * words) >> 32; }
+
+// Per user: its positives as a bitmap row or a sorted list, and statistics.
+// The statistics do not depend on a call's n or replace; Call::mode() combines them with those.
 // 32 bytes: two users per cache line.
 struct UserState {
-    const uint64_t* positives = nullptr;  // bitmap row of the user's positives
-    const int32_t* list = nullptr;        // or: the user's positives, ascending
+    const uint64_t* positives = nullptr;  // bitmap row of the user's positives (bitmap backend)
+    const int32_t* list = nullptr;        // the user's positives, ascending (list backend)
     int64_t list_len = 0;
     int32_t blocked = 0;                  // distinct eligible positives (< n_items < 2^31)
     int32_t mass_low = 0;                 // weighted: positives hold > 7/8 of the weight
+
 };
 static_assert(sizeof(UserState) == 32, "UserState should stay 32 bytes");
 
@@ -138,12 +158,35 @@ struct Positives {
     size_t words = 0;                  // 64-bit words per item bitmap
     bool use_bitmap = true;            // positives as bitmap rows (else as sorted lists)
     std::vector<uint64_t> ineligible;  // [words] zero-weight items, plus the padding bits
-    std::vector<UserState> state;      // [n_users]
+    HugeArray<UserState> state;        // [n_users]
+    std::vector<uint8_t> single_reject;  // [n_users] single draws (n = 1, replace) reject
     bool prefetch_state = false;       // state outgrows the caches: look it up a group ahead
-    std::vector<uint64_t> bitmap;      // [n_users, words] (bitmap backend)
-    std::vector<int32_t> lists;        // [nnz] each user's positives ascending, at CSR offsets
+    HugeArray<uint64_t> bitmap;        // [n_users, words] (bitmap backend)
+    HugeArray<int32_t> lists;          // [nnz] each user's positives ascending, at CSR offsets
+    HugeArray<uint64_t> filter;        // [filter_words] the lists' Bloom filter
+    uint64_t filter_words = 0;
 
     const double* weight_ptr() const { return alias ? weights.data() : nullptr; }
+
+    // List backend: where the filter holds the pair (user, item): a word and its bits.
+    const uint64_t* filter_at(int32_t user, int32_t item, uint64_t& bits) const {
+        const uint64_t h = filter_hash(user, item);
+        bits = filter_bits(h);
+        return filter.data() + filter_word(h, filter_words);
+    }
+    // List backend: whether item is among the positives of user (state s).
+    bool list_contains(int32_t user, const UserState& s, int32_t item) const {
+        uint64_t bits;
+        const uint64_t word = *filter_at(user, item, bits);
+        return (word & bits) == bits && sorted_contains(s.list, s.list_len, item);
+    }
+
+    // Whether Call::mode() serves a single draw with replacement (n = 1) of this user by
+    // rejection.
+    bool rejects_single(const UserState& s) const {
+        const int64_t left = eligible - s.blocked;
+        return left >= 1 && left * 8 >= eligible && !s.mass_low;
+    }
 
     // Record user u's distinct eligible positives and their weight (summed in ascending
     // item order by both backends, so both make the same choices).
@@ -152,7 +195,8 @@ struct Positives {
         state[u].mass_low = alias && (alias->total - mass) * 8.0 < alias->total;
     }
 
-    // User u's positives pos[beg, end) as a sorted list (a sorted copy in `lists`).
+    // User u's positives pos[beg, end) as a sorted list (a sorted copy in `lists`), entered
+    // in the filter (atomically: users are loaded in parallel).
     void load_user_list(int64_t u, const int32_t* pos, int64_t beg, int64_t end) {
         int32_t* list = lists.data() + beg;
         std::copy(pos + beg, pos + end, list);
@@ -163,6 +207,9 @@ struct Positives {
         for (int64_t k = 0; k < end - beg; ++k) {
             const int32_t i = list[k];
             if (k > 0 && i == list[k - 1]) continue;
+            uint64_t bits;
+            const uint64_t* word = filter_at(static_cast<int32_t>(u), i, bits);
+            __atomic_fetch_or(const_cast<uint64_t*>(word), bits, __ATOMIC_RELAXED);
             if (w == nullptr) {
                 ++count;
             } else if (w[i] > 0.0) {
@@ -214,10 +261,6 @@ struct Call {
         return left * 8 < p.eligible || s.mass_low ? Mode::kComplement : Mode::kReject;
     }
 
-    inline bool is_positive(const UserState& s, int32_t item) const {
-        return p.use_bitmap ? test_bit(s.positives, item) : sorted_contains(s.list, s.list_len, item);
-    }
-
     inline int32_t draw(CounterRng& rng) const {
         return p.alias ? p.alias->draw(rng)
                        : static_cast<int32_t>(rng.bounded32(static_cast<uint32_t>(p.n_items)));
@@ -227,9 +270,12 @@ struct Call {
 // One thread's scratch: items drawn in the current row, and the last complement built.
 class Worker {
  public:
-    static constexpr int kGroup = 16;  // rows per pipeline stage (see rows_impl)
+    static constexpr int kGroup = 16;        // rows per pipeline stage at most (see rows_impl)
+    static constexpr int64_t kLeadDraws = 64;  // draws a stage of several-draw rows should hold
 
-    explicit Worker(const Call& call) : c_(call), p_(call.p), drawn_(call.replace ? 0 : call.p.words, 0) {}
+    explicit Worker(const Call& call)
+        : c_(call), p_(call.p), drawn_(call.replace ? 0 : call.p.words, 0),
+          row_bits_(call.p.use_bitmap ? 0 : call.p.words, 0) {}
 
     int64_t first_bad_row = -1;
 
@@ -243,8 +289,9 @@ class Worker {
     //
     // Rows meet cache misses in their user's state and positives, so they are served in
     // groups, software-pipelined: while group q is served, group q + 1 has its positives
-    // prefetched (the bitmap row, the word of its first candidate, or the start of its
-    // sorted list) and, when the per-user state outgrows the caches, group q + 2 its state.
+    // prefetched (the bitmap row or list, or the bitmap or filter word its first candidate
+    // tests) and, when the per-user state outgrows the caches and the rows need it (single
+    // draws need it only on a filter hit), the rows state_lead ahead their state.
     // A single draw whose first candidate is a negative is served without calling serve(),
     // whatever the user's mode (for a user served from the complement, a candidate that is
     // a negative has the same distribution as a complement draw; a user with no negative
@@ -252,23 +299,32 @@ class Worker {
     template <bool kSingle>
     void rows_impl(int64_t k0, int64_t k1, int32_t* out) {
         int32_t first[2][kGroup];
-        const uint64_t* bits[2][kGroup];
+        const uint64_t* bits[2][kGroup];  // bitmap rows (or, single draws from lists, filter words)
+        uint64_t want[2][kGroup];          // single draws from lists: the filter bits to test
         const UserState* st[2][kGroup];
         const size_t lines = (p_.words + 7) / 8;
-        // Few draws per row touch one line of the user's bitmap row; many touch all of it.
-        const bool whole_row = !kSingle && static_cast<int64_t>(lines) <= 4 * c_.n;
+        // Few draws per row touch one line of the user's positives; many touch all of it.
         const bool bitmap = p_.use_bitmap;
+        const bool whole_row = !kSingle && bitmap && static_cast<int64_t>(lines) <= 4 * c_.n;
         const int32_t* users = c_.users;
+        // Rows with many draws take long: fewer of them cover the memory latency, and fewer
+        // positives in flight at once keep the prefetches from being dropped.
+        const int64_t group = kSingle ? kGroup : std::max<int64_t>(1, std::min<int64_t>(kGroup, kLeadDraws / c_.n));
 
-        auto prefetch_states = [&](int64_t k) {
-            for (int64_t e = std::min(k1, k + kGroup); k < e; ++k) __builtin_prefetch(&p_.state[users[k]]);
+        // the states of rows [k, k + count)
+        auto prefetch_states = [&](int64_t k, int64_t count) {
+            for (int64_t e = std::min(k1, k + count); k < e; ++k) __builtin_prefetch(&p_.state[users[k]]);
+        };
+        const int64_t state_lead = std::max<int64_t>(2 * group, kGroup);  // rows
+        auto prefetch_lines = [](const void* start, int64_t n_lines) {
+            for (int64_t l = 0; l < n_lines; ++l) __builtin_prefetch(static_cast<const char*>(start) + 64 * l);
         };
         auto prepare = [&](int64_t k, int slot) {
-            for (int j = 0; j < kGroup && k + j < k1; ++j) {
+            for (int j = 0; j < group && k + j < k1; ++j) {
                 const int64_t r = k + j;
                 const int32_t u = users[r];
-                if (kSingle && bitmap) {
-                    bits[slot][j] = p_.bitmap.data() + u * p_.words;
+                if (kSingle) {
+                    bits[slot][j] = bitmap ? p_.bitmap.data() + u * p_.words : nullptr;
                 } else {
                     const UserState* s = &p_.state[u];
                     st[slot][j] = s;
@@ -279,44 +335,109 @@ class Worker {
                     CounterRng rng(c_.key, static_cast<uint64_t>(r));
                     first[slot][j] = c_.draw(rng);
                 }
-                if (!bitmap) {
+                if (kSingle && !bitmap) {
+                    bits[slot][j] = p_.filter_at(u, first[slot][j], want[slot][j]);
+                    __builtin_prefetch(bits[slot][j]);
+                } else if (!bitmap) {
                     const UserState* s = st[slot][j];
-                    const int64_t list_lines = std::min<int64_t>(8, (s->list_len + 15) / 16);
-                    for (int64_t l = 0; l < list_lines; ++l) __builtin_prefetch(s->list + 16 * l);
+                    if (scatters(*s)) prefetch_lines(s->list, std::min<int64_t>(4 * c_.n, (s->list_len + 15) / 16));
                 } else if (whole_row) {
-                    for (size_t l = 0; l < lines; ++l) __builtin_prefetch(bits[slot][j] + 8 * l);
+                    prefetch_lines(bits[slot][j], static_cast<int64_t>(lines));
                 } else {
                     __builtin_prefetch(bits[slot][j] + (static_cast<uint32_t>(first[slot][j]) >> 6));
                 }
             }
         };
+        // List backend, single draws: a candidate that passes the filter is checked in its
+        // user's list two groups later -- one group for the state to arrive, one for the list.
+        int64_t found[kGroup], checking[kGroup];
+        int n_found = 0, n_checking = 0;
+        auto check_lists = [&] {
+            for (int j = 0; j < n_checking; ++j) single_from_list(checking[j], out);
+            for (int j = 0; j < n_found; ++j) {
+                const UserState& s = p_.state[users[found[j]]];
+                prefetch_lines(s.list, std::min<int64_t>(8, (s.list_len + 15) / 16));
+                checking[j] = found[j];
+            }
+            n_checking = n_found;
+            n_found = 0;
+        };
         auto finish = [&](int64_t k, int slot) {
-            for (int j = 0; j < kGroup && k + j < k1; ++j) {
+            if (kSingle && !bitmap) check_lists();
+            for (int j = 0; j < group && k + j < k1; ++j) {
                 const int64_t r = k + j;
                 if (kSingle) {
                     const int32_t item = first[slot][j];
-                    const bool positive = bitmap ? test_bit(bits[slot][j], item)
-                                                 : sorted_contains(st[slot][j]->list, st[slot][j]->list_len, item);
-                    if (!positive) {
-                        out[r] = item;
-                        continue;
+                    const int32_t u = users[r];
+                    if (bitmap) {
+                        if (!test_bit(bits[slot][j], item)) {
+                            out[r] = item;
+                        } else if (!p_.single_reject[u] || !redraw_single(r, u, bits[slot][j], out)) {
+                            serve(r, out + r);
+                        }
+                    } else {
+                        if ((*bits[slot][j] & want[slot][j]) != want[slot][j]) {
+                            out[r] = item;
+                        } else {
+                            __builtin_prefetch(&p_.state[u]);
+                            found[n_found++] = r;
+                        }
                     }
+                    continue;
                 }
                 serve(r, out + r * c_.n);
             }
         };
 
-        if (p_.prefetch_state) {
-            prefetch_states(k0);
-            prefetch_states(k0 + kGroup);
-        }
+        const bool prefetch_state = p_.prefetch_state && !kSingle;
+        if (prefetch_state) prefetch_states(k0, state_lead);
         prepare(k0, 0);
         int slot = 0;
-        for (int64_t k = k0; k < k1; k += kGroup, slot ^= 1) {
-            if (p_.prefetch_state) prefetch_states(k + 2 * kGroup);
-            prepare(k + kGroup, slot ^ 1);
+        for (int64_t k = k0; k < k1; k += group, slot ^= 1) {
+            if (prefetch_state) prefetch_states(k + state_lead, group);
+            prepare(k + group, slot ^ 1);
             finish(k, slot);
         }
+        if (kSingle && !bitmap) {
+            check_lists();
+            check_lists();
+        }
+    }
+
+    // List backend: single draw r, whose first candidate passed the filter.
+    void single_from_list(int64_t r, int32_t* out) {
+        const int32_t u = c_.users[r];
+        const UserState& s = p_.state[u];
+        CounterRng rng(c_.key, static_cast<uint64_t>(r));
+        const int32_t item = c_.draw(rng);
+        if (!sorted_contains(s.list, s.list_len, item)) {
+            out[r] = item;
+        } else if (!p_.single_reject[u] || !redraw_single(r, u, nullptr, out)) {
+            serve(r, out + r);
+        }
+    }
+
+    // List backend: whether a row of this user by rejection first copies the user's positives
+    // into a bitmap row (worthwhile when the row draws at least 1/8 as many as it has).
+    bool scatters(const UserState& s) const { return !p_.use_bitmap && 8 * c_.n >= s.list_len; }
+
+    // List backend: whether item is a positive of user u.
+    bool list_contains(int32_t u, int32_t item) const { return p_.list_contains(u, p_.state[u], item); }
+
+    // A single draw (rejection mode) whose first candidate was a positive: the draws that
+    // serve() would make next (bits: the user's bitmap row, or null for the list backend).
+    // False when kMaxStreak candidates were positives: then serve() takes the row.
+    bool redraw_single(int64_t r, int32_t u, const uint64_t* bits, int32_t* out) const {
+        CounterRng rng(c_.key, static_cast<uint64_t>(r));
+        c_.draw(rng);  // the first candidate, a positive
+        for (int streak = 1; streak < kMaxStreak; ++streak) {
+            const int32_t item = c_.draw(rng);
+            if (!(p_.use_bitmap ? test_bit(bits, item) : list_contains(u, item))) {
+                out[r] = item;
+                return true;
+            }
+        }
+        return false;
     }
 
     // Row r into out[0, n).
@@ -329,54 +450,71 @@ class Worker {
             return;
         }
         CounterRng rng(c_.key, static_cast<uint64_t>(r));
+        int64_t filled = 0;
+        if (mode == Mode::kReject) {
+            if (p_.use_bitmap) {
+                const uint64_t* bits = s.positives;
+                filled = reject(rng, out, [bits](int32_t item) { return test_bit(bits, item); });
+            } else if (scatters(s)) {
+                uint64_t* bits = row_bits_.data();
+                const int32_t* list = s.list;
+                const int64_t len = s.list_len;
+                for (int64_t k = 0; k < len; ++k) set_bit(bits, list[k]);
+                filled = reject(rng, out, [bits](int32_t item) { return test_bit(bits, item); });
+                for (int64_t k = 0; k < len; ++k) clear_bit(bits, list[k]);
+            } else {
+                filled = reject(rng, out, [this, u, &s](int32_t item) { return p_.list_contains(u, s, item); });
+            }
+        }
+        if (filled < c_.n) from_complement(u, s, rng, out, filled);
+        if (!c_.replace) {
+            for (int64_t j = 0; j < filled; ++j) clear_bit(drawn_.data(), out[j]);
+        }
+    }
+
+    // Rejection sampling into out[0, n) until n are accepted or kMaxStreak candidates in a
+    // row are rejected (positives, or without replacement items already drawn, which are
+    // marked in drawn_); returns how many were accepted.
+    template <typename IsPositive>
+    int64_t reject(CounterRng& rng, int32_t* out, IsPositive is_positive) {
         const int64_t n = c_.n;
         int64_t filled = 0;
-        if (mode == Mode::kReject && c_.replace && !p_.alias && p_.use_bitmap) {
-            // The common case (uniform, with replacement, bitmap rows), branch-free: the same
-            // draws, acceptances and streak rule as the general loop below.
+        int streak = 0;
+        if (c_.replace && !p_.alias) {
+            // The common case (uniform, with replacement), branch-free: the same draws,
+            // acceptances and streak rule as the general loops below.
             const uint32_t n_items = static_cast<uint32_t>(p_.n_items);
-            const uint64_t* bits = s.positives;
-            int streak = 0;
             while (filled < n) {
                 const int32_t item = static_cast<int32_t>(rng.bounded32(n_items));
-                const int positive = static_cast<int>(test_bit(bits, item));
+                const int positive = static_cast<int>(is_positive(item));
                 out[filled] = item;  // kept only when accepted (else overwritten later)
                 filled += 1 - positive;
                 streak = positive ? streak + 1 : 0;
                 if (streak >= kMaxStreak) break;
             }
-        } else if (mode == Mode::kReject) {
-            int streak = 0;
-            int32_t item = c_.draw(rng);
-            if (c_.replace) {
-                while (true) {
-                    if (!c_.is_positive(s, item)) {
-                        out[filled++] = item;
-                        streak = 0;
-                    } else if (++streak >= kMaxStreak) {
-                        break;
-                    }
-                    if (filled == n) break;
-                    item = c_.draw(rng);
+        } else if (c_.replace) {
+            while (filled < n) {
+                const int32_t item = c_.draw(rng);
+                if (!is_positive(item)) {
+                    out[filled++] = item;
+                    streak = 0;
+                } else if (++streak >= kMaxStreak) {
+                    break;
                 }
-            } else {
-                while (true) {
-                    if (!c_.is_positive(s, item) && !test_bit(drawn_.data(), item)) {
-                        out[filled++] = item;
-                        set_bit(drawn_.data(), item);
-                        streak = 0;
-                    } else if (++streak >= kMaxStreak) {
-                        break;
-                    }
-                    if (filled == n) break;
-                    item = c_.draw(rng);
+            }
+        } else {
+            while (filled < n) {
+                const int32_t item = c_.draw(rng);
+                if (!is_positive(item) && !test_bit(drawn_.data(), item)) {
+                    out[filled++] = item;
+                    set_bit(drawn_.data(), item);
+                    streak = 0;
+                } else if (++streak >= kMaxStreak) {
+                    break;
                 }
             }
         }
-        if (filled < n) from_complement(u, s, rng, out, filled);
-        if (!c_.replace) {
-            for (int64_t j = 0; j < filled; ++j) clear_bit(drawn_.data(), out[j]);
-        }
+        return filled;
     }
 
     // Eligible items that are neither positives nor (without replacement) drawn, ascending.
@@ -455,6 +593,7 @@ class Worker {
     const Call& c_;
     const Positives& p_;
     std::vector<uint64_t> drawn_;
+    std::vector<uint64_t> row_bits_;  // list backend: the positives of the row being served
     std::vector<int32_t> comp_;
     std::vector<double> cum_;
     int32_t comp_user_ = -1;
@@ -469,7 +608,7 @@ class NegativeSampler {
     // indptr  int64 [n_users + 1], monotone, indptr[0] = 0; pos int32 [indptr[n_users]] in
     //         [0, n_items), any order, duplicates allowed (copied: the caller may free them)
     // weights float64 [n_items], finite, >= 0; nullptr for uniform (copied)
-    // backend how positives are held: 0 choose, 1 bitmap rows, 2 sorted lists (for tests:
+    // backend how positives are held: 0 choose, 1 bitmap rows, 2 hash sets (for tests:
     //         every backend, like every thread count, gives the same output)
     NegativeSampler(const int64_t* indptr, int64_t n_users, const int32_t* pos, int64_t n_items,
                     const double* weights, int threads, int backend = 0) {
@@ -496,14 +635,16 @@ class NegativeSampler {
         p.state.assign(n_users, UserState{});
         p.prefetch_state = n_users * static_cast<int64_t>(sizeof(UserState)) > (int64_t{1} << 20);
         // Bitmap rows unless they would take far more memory than the positives themselves
-        // (a large catalogue with short histories): then sorted lists and binary search.
+        // (a large catalogue with short histories): then sorted lists and their filter.
         const int64_t nnz = indptr[n_users];
         const int64_t row_bytes = static_cast<int64_t>(p.words) * 8;
         p.use_bitmap = backend == 0 ? n_users * row_bytes <= 16 * nnz + (int64_t{1} << 20) : backend == 1;
         if (p.use_bitmap) {
             p.bitmap.assign(static_cast<size_t>(n_users) * p.words, 0);
         } else {
-            p.lists.resize(static_cast<size_t>(nnz));
+            p.lists.assign(static_cast<size_t>(nnz), 0);
+            p.filter_words = static_cast<uint64_t>(std::max<int64_t>(1, (nnz + 3) / 4));
+            p.filter.assign(static_cast<size_t>(p.filter_words), 0);
         }
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
         for (int64_t u = 0; u < n_users; ++u) {
@@ -513,16 +654,19 @@ class NegativeSampler {
                 p.load_user_list(u, pos, indptr[u], indptr[u + 1]);
             }
         }
+        p.single_reject.resize(static_cast<size_t>(n_users));
+        for (int64_t u = 0; u < n_users; ++u) p.single_reject[u] = p.rejects_single(p.state[u]);
     }
 
     int64_t n_users() const { return p_.n_users; }
     int64_t n_items() const { return p_.n_items; }
     bool uses_bitmap() const { return p_.use_bitmap; }
 
-    // Bytes held: bitmaps or sorted lists, per-user state, weights and alias table.
+    // Bytes held: bitmaps or sorted lists and filter, per-user state, weights and alias table.
     int64_t nbytes() const {
         const size_t alias = p_.alias ? p_.alias->item.size() * 16 : 0;
         return static_cast<int64_t>(p_.bitmap.size() * 8 + p_.lists.size() * 4 +
+                                    p_.filter.size() * 8 +
                                     p_.state.size() * sizeof(sampling_detail::UserState) +
                                     p_.weights.size() * 8 + p_.ineligible.size() * 8 + alias);
     }

@@ -453,9 +453,10 @@ class NegativeSampler:
 
     pos_indptr: int64 [n_users + 1] and pos_items: int32 [nnz], the CSR of each user's
     positives, in any order (sorted or not, duplicates allowed). They become one bitmap row
-    per user, or a sorted list per user when bitmaps would take far more memory than the
-    positives (large catalogues): both are copies, so the arrays may change or be freed
-    afterwards. ``popularity`` None draws uniformly; a float64 [n_items] of non-negative
+    per user, or, when bitmaps would take far more memory than the positives (large
+    catalogues), a sorted list per user behind one Bloom filter of all (user, item) pairs
+    (about 6 bytes per positive in all): both are copies, so the arrays may change or be
+    freed afterwards. ``popularity`` None draws uniformly; a float64 [n_items] of non-negative
     weights draws proportionally to them (zero-weight items are never drawn). ``threads``
     (0 = OpenMP default) builds the sampler and is the default for :meth:`sample`.
 
@@ -480,7 +481,7 @@ class NegativeSampler:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held natively: bitmaps or sorted lists, per-user state, weights."""
+        """Bytes held natively: bitmaps or sorted lists and filter, per-user state, weights."""
         return int(self._native.nbytes)
 
     def sample(self, users: np.ndarray, n: int, *, seed: int, replace: bool = True,
