@@ -299,7 +299,8 @@ PYBIND11_MODULE(_kernels, m) {
                  py::arg("pos_indptr"), py::arg("pos_items"), py::arg("n_items"), py::arg("popularity"),
                  py::arg("threads"), py::arg("backend") = 0,
                  "backend (0 choose, 1 bitmaps, 2 sorted lists) exists for tests.")
-            // Returns (out int32 [m, n], status): status is None, or (row, user, positives, eligible, needed).
+            // Returns (out int32 [m, n], status): status is None, ("users", row, user) for a user
+            // outside [0, n_users), or ("negatives", row, user, positives, eligible, needed).
             .def(
                 "sample",
                 [](const Sampler& self, const I32& users, int64_t n, bool replace, uint64_t seed,
@@ -311,9 +312,12 @@ PYBIND11_MODULE(_kernels, m) {
                         py::gil_scoped_release release;
                         status = self.sample(users.data(), rows, n, replace, seed, threads, out.mutable_data());
                     }
+                    if (status.bad_user_row >= 0) {
+                        return py::make_tuple(out, py::make_tuple("users", status.bad_user_row, status.user));
+                    }
                     if (status.bad_row < 0) return py::make_tuple(out, py::none());
-                    return py::make_tuple(out, py::make_tuple(status.bad_row, status.user, status.positives,
-                                                              status.eligible, status.needed));
+                    return py::make_tuple(out, py::make_tuple("negatives", status.bad_row, status.user,
+                                                              status.positives, status.eligible, status.needed));
                 },
                 py::arg("users"), py::arg("n"), py::arg("replace"), py::arg("seed"), py::arg("threads"),
                 "n negatives per row of users -> (out, status).")

@@ -40,6 +40,7 @@ namespace recplug {
 
 // What went wrong when a row cannot be served (bad_row < 0: all rows were served).
 struct SampleStatus {
+    int64_t bad_user_row = -1;  // first row of `users` whose user is not in [0, n_users)
     int64_t bad_row = -1;    // first row of `users` that asks for more than its user has
     int32_t user = -1;       // that row's user
     int64_t positives = 0;   // distinct positives of that user that could otherwise be drawn
@@ -602,6 +603,17 @@ class Worker {
 
 }  // namespace sampling_detail
 
+// The first k in [k0, k1) with users[k] outside [0, n_users), or -1.
+inline int64_t first_out_of_range(const int32_t* users, int64_t k0, int64_t k1, int64_t n_users) {
+    uint32_t worst = 0;  // negative ids become huge as uint32
+    for (int64_t k = k0; k < k1; ++k) worst = std::max(worst, static_cast<uint32_t>(users[k]));
+    if (static_cast<int64_t>(worst) < n_users) return -1;
+    for (int64_t k = k0; k < k1; ++k) {
+        if (static_cast<int64_t>(static_cast<uint32_t>(users[k])) >= n_users) return k;
+    }
+    return -1;
+}
+
 // Every user's positives held once, for any number of sampling calls.
 class NegativeSampler {
  public:
@@ -673,15 +685,20 @@ class NegativeSampler {
 
     // Sample n negatives for each of the m rows of `users` (int32, each in [0, n_users)) into
     // out [m, n] (row-major). replace false: no item twice within a row. Returns a status;
-    // when status.bad_row >= 0 the content of out is unspecified. Safe to call concurrently.
+    // when status.bad_user_row >= 0 (a user out of range: nothing is read for it) or
+    // status.bad_row >= 0 the content of out is unspecified. Safe to call concurrently.
+    // The users are range-checked chunk by chunk, just before the chunk is served, so the
+    // check reads them while they come into the cache anyway.
     SampleStatus sample(const int32_t* users, int64_t m, int64_t n, bool replace, uint64_t seed,
                         int threads, int32_t* out) const {
         using namespace sampling_detail;
         SampleStatus status;
-        if (m == 0 || n == 0) return status;
+        if (m == 0) return status;
         const Call call{p_, users, m, n, replace, seed_key(seed), replace ? 1 : n};
-        int64_t first_bad = -1;
-        if (p_.eligible < call.needed) {
+        int64_t first_bad = -1, first_bad_user = -1;
+        if (n == 0 || p_.eligible < call.needed) {
+            first_bad_user = first_out_of_range(users, 0, m, p_.n_users);
+            if (n == 0 && first_bad_user < 0) return status;
             first_bad = 0;  // no row can be served (and there is nothing to draw from)
         } else {
             const int64_t chunks = (m + kRowChunk - 1) / kRowChunk;
@@ -689,21 +706,40 @@ class NegativeSampler {
 #pragma omp parallel num_threads(threads)
             {
                 Worker worker(call);
+                int64_t bad_user = -1;
 #pragma omp for schedule(dynamic, 1)
                 for (int64_t q = 0; q < chunks; ++q) {
-                    worker.rows(q * kRowChunk, std::min(m, (q + 1) * kRowChunk), out);
+                    const int64_t k0 = q * kRowChunk, k1 = std::min(m, (q + 1) * kRowChunk);
+                    const int64_t bad = first_out_of_range(users, k0, k1, p_.n_users);
+                    if (bad >= 0) {
+                        if (bad_user < 0 || bad < bad_user) bad_user = bad;
+                        continue;
+                    }
+                    worker.rows(k0, k1, out);
                 }
 #pragma omp critical(recplug_sampling_status)
                 {
                     if (worker.first_bad_row >= 0 && (first_bad < 0 || worker.first_bad_row < first_bad)) {
                         first_bad = worker.first_bad_row;
                     }
+                    if (bad_user >= 0 && (first_bad_user < 0 || bad_user < first_bad_user)) {
+                        first_bad_user = bad_user;
+                    }
                 }
             }
         }
+        if (first_bad_user >= 0) {
+            status.bad_user_row = first_bad_user;
+            status.user = users[first_bad_user];
+            return status;
+        }
         if (first_bad >= 0) {
             const int32_t u = users[first_bad];
-            status = {first_bad, u, p_.state[u].blocked, p_.eligible, call.needed};
+            status.bad_row = first_bad;
+            status.user = u;
+            status.positives = p_.state[u].blocked;
+            status.eligible = p_.eligible;
+            status.needed = call.needed;
         }
         return status;
     }

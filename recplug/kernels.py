@@ -498,8 +498,7 @@ class NegativeSampler:
         KernelInputError when a user has fewer negatives available than a row needs (1, or
         ``n`` without replacement). The GIL is released while sampling.
         """
-        users = _graph_array("users", users, np.int32, 1)
-        _graph_indices("users", users, self.n_users, "user indices (rows of pos_indptr)")
+        users = _graph_array("users", users, np.int32, 1)  # its range is checked natively
         n = _graph_int("n", n)
         seed = _graph_int("seed", seed, high=2**64 - 1)
         threads = self.threads if threads is None else _graph_threads(threads)
@@ -510,8 +509,14 @@ class NegativeSampler:
                 f"popularity weights must have a positive finite sum, got {self._weight_total}"
             )
         out, status = self._native.sample(users, n, bool(replace), seed, threads)
+        if status is not None and status[0] == "users":
+            _, row, user = status
+            raise KernelInputError(
+                f"users must hold user indices (rows of pos_indptr) in [0, {self.n_users}), "
+                f"found {user} at position {row}"
+            )
         if status is not None:
-            row, user, positives, eligible, needed = status
+            _, row, user, positives, eligible, needed = status
             pool = "items with positive popularity" if self.weighted else "items"
             if replace:
                 raise KernelInputError(

@@ -219,7 +219,7 @@ def test_backends_report_the_same_bad_row():
     users = users_of(0, 2, 1, 1)
     for backend in (1, 2):
         _, status = native(users, indptr, items, 3, 1, seed=0, backend=backend)
-        assert status == (2, 1, 3, 3, 1)
+        assert status == ("negatives", 2, 1, 3, 3, 1)
 
 
 @settings(max_examples=40, deadline=None)
@@ -288,6 +288,11 @@ GOOD = dict(users=users_of(0, 1), pos_indptr=np.array([0, 1, 2], np.int64),
     (dict(users=[0, 1]), "users must be a numpy.ndarray"),
     (dict(users=users_of(0, 2)), r"users must hold user indices .* in \[0, 2\), found 2"),
     (dict(users=users_of(-1, 0)), "found -1 at position 0"),
+    (dict(users=np.r_[np.zeros(2500, np.int32), 5, 0, -3].astype(np.int32), threads=2),
+     "found 5 at position 2500"),  # the first bad one, in a later chunk, whatever the threads
+    (dict(users=users_of(0, 9), n=0), "found 9 at position 1"),
+    (dict(users=users_of(0, 9), n=5, replace=False), "found 9 at position 1"),
+    (dict(users=users_of(0, 9), popularity=np.zeros(4)), "positive finite sum"),
     (dict(pos_indptr=np.array([1, 1, 2], np.int64)), "pos_indptr must start at 0"),
     (dict(pos_indptr=np.array([0, 1, 3], np.int64)), r"must end at len\(pos_items\) = 2"),
     (dict(pos_indptr=np.array([0, 2, 1, 2], np.int64)), "pos_indptr must be non-decreasing"),
