@@ -77,6 +77,21 @@ class CounterRng {
         return static_cast<uint32_t>(m >> 32);
     }
 
+    // For vectorised generators that reproduce this stream: the counter before the next
+    // 64-bit draw (64-bit draw i from here is mix64(counter() + (i + 1) * kGamma)), and
+    // whether next32() starts a new 64-bit draw.
+    uint64_t counter() const { return state_; }
+    bool at_word_start() const { return !half_; }
+
+    // Skip `count` 32-bit draws, as count calls of next32() would; requires at_word_start().
+    void discard32(uint64_t count) {
+        state_ += (count / 2) * kGamma;
+        if (count % 2 != 0) {
+            spare_ = next();
+            half_ = true;
+        }
+    }
+
     // Uniform double in (0, 1] with 53 random bits (never 0, so log() is finite).
     inline double open_unit() { return static_cast<double>((next() >> 11) + 1) * 0x1.0p-53; }
 

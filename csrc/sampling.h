@@ -28,8 +28,9 @@
 #include <utility>
 #include <vector>
 
-#if defined(__AVX2__)
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
 #include <immintrin.h>
+#define RECPLUG_SAMPLING_AVX512 1
 #endif
 
 #include "huge_array.h"
@@ -454,14 +455,13 @@ class Worker {
         int64_t filled = 0;
         if (mode == Mode::kReject) {
             if (p_.use_bitmap) {
-                const uint64_t* bits = s.positives;
-                filled = reject(rng, out, [bits](int32_t item) { return test_bit(bits, item); });
+                filled = reject_bits(rng, out, s.positives);
             } else if (scatters(s)) {
                 uint64_t* bits = row_bits_.data();
                 const int32_t* list = s.list;
                 const int64_t len = s.list_len;
                 for (int64_t k = 0; k < len; ++k) set_bit(bits, list[k]);
-                filled = reject(rng, out, [bits](int32_t item) { return test_bit(bits, item); });
+                filled = reject_bits(rng, out, bits);
                 for (int64_t k = 0; k < len; ++k) clear_bit(bits, list[k]);
             } else {
                 filled = reject(rng, out, [this, u, &s](int32_t item) { return p_.list_contains(u, s, item); });
@@ -473,14 +473,82 @@ class Worker {
         }
     }
 
+    // reject() against a bitmap row of positives. Uniform draws with replacement for rows of
+    // at least 16 (the bulk of the work when rows draw many) go 16 at a time where AVX-512
+    // exists: the same 32-bit
+    // words of the stream, the same candidates, acceptances and streak rule, in the same
+    // order; a step that meets a Lemire retry (p ~ n_items / 2^32 per draw) or could reach
+    // kMaxStreak is left to the scalar loop, which continues the stream exactly.
+    int64_t reject_bits(CounterRng& rng, int32_t* out, const uint64_t* bits) {
+        auto is_positive = [bits](int32_t item) { return test_bit(bits, item); };
+#if defined(RECPLUG_SAMPLING_AVX512)
+        if (!c_.replace || p_.alias || c_.n < 16 || !rng.at_word_start()) return reject(rng, out, is_positive);
+        const int64_t n = c_.n;
+        const uint32_t n_items = static_cast<uint32_t>(p_.n_items);
+        const __m512i n_vec = _mm512_set1_epi64(n_items);
+        const __m512i retry_below = _mm512_set1_epi32(static_cast<int32_t>((0u - n_items) % n_items));
+        const __m512i gamma8 = _mm512_set1_epi64(static_cast<int64_t>(8 * CounterRng::kGamma));
+        const __m512i one = _mm512_set1_epi32(1);
+        const __m512i c1 = _mm512_set1_epi64(static_cast<int64_t>(0xBF58476D1CE4E5B9ULL));
+        const __m512i c2 = _mm512_set1_epi64(static_cast<int64_t>(0x94D049BB133111EBULL));
+        const uint64_t base = rng.counter();
+        __m512i counter = _mm512_setr_epi64(
+            static_cast<int64_t>(base + 1 * CounterRng::kGamma), static_cast<int64_t>(base + 2 * CounterRng::kGamma),
+            static_cast<int64_t>(base + 3 * CounterRng::kGamma), static_cast<int64_t>(base + 4 * CounterRng::kGamma),
+            static_cast<int64_t>(base + 5 * CounterRng::kGamma), static_cast<int64_t>(base + 6 * CounterRng::kGamma),
+            static_cast<int64_t>(base + 7 * CounterRng::kGamma), static_cast<int64_t>(base + 8 * CounterRng::kGamma));
+        int64_t filled = 0;
+        int streak = 0;
+        uint64_t words = 0;  // 64-bit draws consumed
+        while (streak + 16 < kMaxStreak) {
+            __m512i z = counter;  // mix64 of 8 counters: 16 32-bit draws, in stream order
+            z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 30));
+            z = _mm512_mullo_epi64(z, c1);
+            z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 27));
+            z = _mm512_mullo_epi64(z, c2);
+            z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+            const __m512i even = _mm512_mul_epu32(z, n_vec);                         // low halves
+            const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(z, 32), n_vec);  // high halves
+            const __m512i lows = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+            if (_mm512_cmplt_epu32_mask(lows, retry_below) != 0) break;  // a Lemire retry
+            const __m512i item = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
+            const __m512i word = _mm512_i32gather_epi32(_mm512_srli_epi32(item, 5), bits, 4);
+            const __m512i bit = _mm512_srlv_epi32(word, _mm512_and_si512(item, _mm512_set1_epi32(31)));
+            unsigned accept = static_cast<unsigned>(_mm512_testn_epi32_mask(bit, one));
+            const int64_t taken = __builtin_popcount(accept);
+            if (taken >= n - filled) {  // the row is full within this step
+                for (int64_t extra = taken - (n - filled); extra > 0; --extra) accept &= ~(1u << (31 - __builtin_clz(accept)));
+                _mm512_mask_storeu_epi32(out + filled, static_cast<__mmask16>((1u << (n - filled)) - 1u),
+                                         _mm512_maskz_compress_epi32(static_cast<__mmask16>(accept), item));
+                return n;
+            }
+            _mm512_mask_storeu_epi32(out + filled, static_cast<__mmask16>((1u << taken) - 1u),
+                                     _mm512_maskz_compress_epi32(static_cast<__mmask16>(accept), item));
+            filled += taken;
+            streak = accept ? __builtin_clz(accept) - 16 : streak + 16;  // positives after the last accept
+            words += 8;
+            counter = _mm512_add_epi64(counter, gamma8);
+        }
+        rng.discard32(2 * words);
+        return filled + reject_from(rng, out + filled, n - filled, streak, is_positive);
+#else
+        return reject(rng, out, is_positive);
+#endif
+    }
+
     // Rejection sampling into out[0, n) until n are accepted or kMaxStreak candidates in a
     // row are rejected (positives, or without replacement items already drawn, which are
     // marked in drawn_); returns how many were accepted.
     template <typename IsPositive>
     int64_t reject(CounterRng& rng, int32_t* out, IsPositive is_positive) {
-        const int64_t n = c_.n;
+        return reject_from(rng, out, c_.n, 0, is_positive);
+    }
+
+    // reject() for the remaining n entries of a row whose last `streak` candidates were
+    // rejected; returns how many of the n were accepted.
+    template <typename IsPositive>
+    int64_t reject_from(CounterRng& rng, int32_t* out, int64_t n, int streak, IsPositive is_positive) {
         int64_t filled = 0;
-        int streak = 0;
         if (c_.replace && !p_.alias) {
             // The common case (uniform, with replacement), branch-free: the same draws,
             // acceptances and streak rule as the general loops below.

@@ -198,6 +198,26 @@ def test_backends_give_the_same_rows(replace, weighted, n):
         np.testing.assert_array_equal(out, auto, err_msg=f"backend {backend}")
 
 
+@pytest.mark.parametrize("n_items", [300, 2**20 + 1])
+@pytest.mark.parametrize("backend", [1, 2])
+def test_longer_rows_extend_shorter_ones(n_items, backend):
+    # With replacement, row r consumes its stream in order whatever n, so its first 15 draws
+    # are the same for n = 15 (drawn one at a time) and n = 100 (16 at a time where the CPU
+    # has AVX-512). 2^20 + 1 items make Lemire's method retry about once per 4,000 draws.
+    rng = np.random.default_rng(21)
+    rows = [rng.choice(min(n_items, 300), size, replace=False).tolist()
+            for size in rng.integers(0, 280, 30)]  # some users near the complement switch
+    indptr, items = csr(rows)
+    users = rng.integers(0, 30, 400).astype(np.int32)
+    short, status = native(users, indptr, items, n_items, 15, seed=3, threads=2, backend=backend)
+    assert status is None
+    long, status = native(users, indptr, items, n_items, 100, seed=3, threads=2, backend=backend)
+    assert status is None
+    np.testing.assert_array_equal(long[:, :15], short)
+    for u, row in zip(users.tolist(), long.tolist()):
+        assert not set(row) & set(rows[u])
+
+
 def test_large_catalogue_short_histories_use_sorted_lists():
     # 2^21 items with 20 positives per user: bitmap rows would take 256 KiB per user, so
     # sorted lists are chosen; rows match forced bitmaps and never hold a positive.
