@@ -420,8 +420,9 @@ class Worker {
     }
 
     // List backend: whether a row of this user by rejection first copies the user's positives
-    // into a bitmap row (worthwhile when the row draws at least 1/8 as many as it has).
-    bool scatters(const UserState& s) const { return !p_.use_bitmap && 8 * c_.n >= s.list_len; }
+    // into a bitmap row (two stores per positive) rather than testing each draw in the filter
+    // (a likely cache miss per draw): when the row draws at least 1/64 as many as it has.
+    bool scatters(const UserState& s) const { return !p_.use_bitmap && 64 * c_.n >= s.list_len; }
 
     // List backend: whether item is a positive of user u.
     bool list_contains(int32_t u, int32_t item) const { return p_.list_contains(u, p_.state[u], item); }
