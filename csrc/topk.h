@@ -115,9 +115,30 @@ public:
 
     // Items gid0 .. gid0+n-1 with scores s[0..n). Specials are only looked at for items that
     // pass the threshold, so the common case is one vector compare per 8 scores.
-    void scan(const float* s, int64_t n, int64_t gid0, Specials& sp) {
+    // prefetch: null, or n floats (the next row) to bring into the cache along the way.
+    void scan(const float* s, int64_t n, int64_t gid0, Specials& sp, const float* prefetch = nullptr) {
         int64_t i = 0;
         for (; i < n && !use_threshold_; ++i) consider(s[i], gid0 + i, sp);
+#if defined(__AVX512F__)
+        // The same test on 32 scores at a time, straight into mask registers.
+        __m512 t16 = _mm512_set1_ps(threshold_);
+        for (; i + 32 <= n; i += 32) {
+            if (prefetch != nullptr) {
+                _mm_prefetch(reinterpret_cast<const char*>(prefetch + i), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(prefetch + i + 16), _MM_HINT_T0);
+            }
+            const unsigned lo = _mm512_cmp_ps_mask(_mm512_loadu_ps(s + i), t16, _CMP_GE_OQ);
+            const unsigned hi = _mm512_cmp_ps_mask(_mm512_loadu_ps(s + i + 16), t16, _CMP_GE_OQ);
+            unsigned mask = lo | (hi << 16);
+            if (mask == 0u) continue;
+            do {
+                const int64_t j = i + __builtin_ctz(mask);
+                mask &= mask - 1u;
+                if (s[j] >= threshold_) consider(s[j], gid0 + j, sp);
+            } while (mask != 0u);
+            t16 = _mm512_set1_ps(threshold_);
+        }
+#endif
 #if defined(__AVX2__)
         // An item can only enter when score >= threshold score (ordered compare: NaN fails,
         // which is right since the threshold is a number and NaN ranks below numbers).
@@ -148,10 +169,13 @@ public:
     // are then rejected before they touch the kept keys. When many excluded items would pass
     // the floor, the chunk is scanned from a copy in which they are NaN.
     // excluded_are_nan: the caller already set every excluded entry of s to NaN.
+    // prefetch: null, or the n floats that will be scanned next (e.g. the next row of a score
+    // matrix streamed from memory), fetched into the cache during the scan.
     void scan_seeded(const float* s, int64_t n, int64_t gid0, Specials& sp, std::vector<float>& copy,
-                     std::vector<float>& maxima, bool excluded_are_nan = false) {
+                     std::vector<float>& maxima, bool excluded_are_nan = false,
+                     const float* prefetch = nullptr) {
         if (use_threshold_ || n < kSeedMinItemsPerSlot * static_cast<int64_t>(cap_)) {
-            scan(s, n, gid0, sp);  // a threshold from earlier chunks beats one chunk's seed
+            scan(s, n, gid0, sp, prefetch);  // a threshold from earlier chunks beats one chunk's seed
             return;
         }
         int64_t e0 = 0, e1 = 0;  // the chunk's excluded ids: sp.excl[e0..e1)
@@ -174,7 +198,7 @@ public:
             has_floor_ = true;
             refresh();
         }
-        scan(source, n, gid0, sp);
+        scan(source, n, gid0, sp, prefetch);
         has_floor_ = false;
         refresh();
     }
@@ -194,8 +218,10 @@ private:
                     std::vector<float>& maxima, float& out) const {
         const int64_t vectors = n / 8;
         const int64_t wanted = (kSeedGroupsPerSlot * cap_ + 31) / 32;  // runs of 32 groups
-        const int64_t per_run = std::max<int64_t>(4, (vectors + wanted - 1) / wanted);
-        const int64_t runs = vectors / per_run;  // a partial last run is left out
+        // `wanted` runs that cover all but the last few vectors (rounding per_run up instead
+        // would drop almost a whole run: half the row when wanted = 2)
+        const int64_t per_run = std::max<int64_t>(4, vectors / wanted);
+        const int64_t runs = vectors / per_run;
         if (runs < 1) return false;
         maxima.resize(static_cast<size_t>(runs * 32));
         const float minus_inf = -std::numeric_limits<float>::infinity();
@@ -206,6 +232,23 @@ private:
             // maxps returns its second operand when either is NaN: NaN entries are skipped
             __m256 acc0 = _mm256_set1_ps(minus_inf), acc1 = acc0, acc2 = acc0, acc3 = acc0;
             int64_t v = 0;
+#if defined(__AVX512F__)
+            // two 8-float vectors per register: lanes 0-7 chain v%4 = 0 (or 2), lanes 8-15 chain
+            // 1 (or 3); max is exact, so merging the two register pairs changes nothing
+            __m512 z01 = _mm512_set1_ps(minus_inf), z23 = z01, y01 = z01, y23 = z01;
+            for (; v + 8 <= per_run; v += 8) {
+                z01 = _mm512_max_ps(_mm512_loadu_ps(base + 8 * v), z01);
+                z23 = _mm512_max_ps(_mm512_loadu_ps(base + 8 * v + 16), z23);
+                y01 = _mm512_max_ps(_mm512_loadu_ps(base + 8 * v + 32), y01);
+                y23 = _mm512_max_ps(_mm512_loadu_ps(base + 8 * v + 48), y23);
+            }
+            z01 = _mm512_max_ps(z01, y01);
+            z23 = _mm512_max_ps(z23, y23);
+            acc0 = _mm512_castps512_ps256(z01);
+            acc1 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z01), 1));
+            acc2 = _mm512_castps512_ps256(z23);
+            acc3 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z23), 1));
+#endif
             for (; v + 4 <= per_run; v += 4) {
                 acc0 = _mm256_max_ps(_mm256_loadu_ps(base + 8 * v), acc0);
                 acc1 = _mm256_max_ps(_mm256_loadu_ps(base + 8 * v + 8), acc1);
@@ -470,7 +513,8 @@ inline void select(const float* scores, int64_t n_rows, int64_t width, int32_t k
             count = 0;
             Specials sp = row_specials(exclude, targets, use_targets, r, excl, tgt);
             RowSelector sel = store.selector(0, priority, tiers);
-            sel.scan_seeded(scores + r * width, width, 0, sp, copy, maxima);
+            const float* next_row = r + 1 < n_rows ? scores + (r + 1) * width : nullptr;
+            sel.scan_seeded(scores + r * width, width, 0, sp, copy, maxima, false, next_row);
             finish_row(store, 0, k, out_ids + r * k, out_scores + r * k, out_boundary + r, buf);
         }
     }
