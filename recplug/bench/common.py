@@ -46,6 +46,26 @@ def median_seconds(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> 
     return statistics.median(times)
 
 
+def paired_medians(ours: Callable[[], Any], alternative: Callable[[], Any],
+                   repeats: int) -> tuple[float, float]:
+    """Median seconds of two functions timed in alternation (one warm-up each).
+
+    Alternating, with the order swapped every round, exposes both to the same machine load,
+    which sequential blocks of runs do not on a shared machine.
+    """
+    ours(), alternative()
+    times: tuple[list[float], list[float]] = ([], [])
+    for i in range(repeats):
+        order = (0, 1) if i % 2 == 0 else (1, 0)
+        for which in order:
+            fn = ours if which == 0 else alternative
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            times[which].append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 @contextlib.contextmanager
 def limited_threads(threads: int) -> Iterator[None]:
     """Cap BLAS/OpenMP pools (threadpoolctl) and torch's intra-op threads to ``threads``.

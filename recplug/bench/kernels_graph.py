@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from recplug import kernels
-from recplug.bench.common import BenchRow, limited_threads, median_seconds
+from recplug.bench.common import BenchRow, limited_threads, paired_medians
 from recplug.errors import ConfigError
 
 THREADS = 2
@@ -117,8 +117,7 @@ def _sampling_rows(data: GraphData, repeats: int) -> list[BenchRow]:
         def ours() -> np.ndarray:
             return sampler.sample(users, n, seed=0, threads=THREADS)
 
-        ours_s = median_seconds(ours, repeats)
-        alt_s = median_seconds(lambda: alternative(users, n), repeats)
+        ours_s, alt_s = paired_medians(ours, lambda: alternative(users, n), repeats)
         rows.append(BenchRow("NegativeSampler.sample uniform",
                              f"{len(users):,} rows x {n} (both samplers prebuilt)", ours_s,
                              name, alt_s, SAMPLING_TARGET))
@@ -144,9 +143,9 @@ def _matmul_row(data: GraphData, repeats: int) -> BenchRow:
         return torch.sparse.mm(adj_t, dense_t)
 
     np.testing.assert_allclose(ours(), alternative().numpy(), rtol=1e-4, atol=1e-5)
+    ours_s, alt_s = paired_medians(ours, alternative, repeats)
     return BenchRow("csr_dense_matmul", f"{n_nodes:,} nodes, {len(indices):,} edges, d={DIM}",
-                    median_seconds(ours, repeats), "torch.sparse.mm (CSR, int32 indices)",
-                    median_seconds(alternative, repeats), MATMUL_TARGET)
+                    ours_s, "torch.sparse.mm (CSR, int32 indices)", alt_s, MATMUL_TARGET)
 
 
 def run(scale: str = "ml1m", repeats: int = 5) -> list[BenchRow]:

@@ -9,16 +9,12 @@ its alternative in the same run, both limited to 2 threads.
 
 from __future__ import annotations
 
-import gc
-import statistics
 import sys
-import time
 from dataclasses import dataclass
-from typing import Any, Callable
 
 import numpy as np
 
-from recplug.bench.common import BenchRow, limited_threads, median_seconds
+from recplug.bench.common import BenchRow, limited_threads, median_seconds, paired_medians
 from recplug.kernels import fused_topk, masked_topk, ranking_metrics
 
 THREADS = 2
@@ -51,26 +47,6 @@ class Synthetic:
         """Exclusion CSR of users start..stop-1, re-based to start at row 0."""
         a, b = self.indptr[start], self.indptr[stop]
         return self.indptr[start:stop + 1] - a, self.items[a:b]
-
-
-def paired_medians(ours: Callable[[], Any], alternative: Callable[[], Any],
-                   repeats: int) -> tuple[float, float]:
-    """Median seconds of two functions timed in alternation (one warm-up each).
-
-    Alternating, with the order swapped every round, exposes both to the same machine load,
-    which sequential blocks of runs do not on a shared machine.
-    """
-    ours(), alternative()
-    times: tuple[list[float], list[float]] = ([], [])
-    for i in range(repeats):
-        order = (0, 1) if i % 2 == 0 else (1, 0)
-        for which in order:
-            fn = ours if which == 0 else alternative
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            times[which].append(time.perf_counter() - start)
-    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def _interactions(rng: np.random.Generator, n_users: int, n_items: int, n_target: int,
