@@ -33,8 +33,11 @@ constexpr int kUserBlock = 48;   // users per task (a multiple of kMR)
 constexpr int kItemTile = 1024;  // items per score tile (a multiple of kNR)
 // Catalogues up to this size are scored a whole row at a time (a [kUserBlock, n_items] tile of
 // at most 1.5 MiB), so the seeded threshold sees every item at once; larger ones stream
-// through kItemTile-wide tiles.
+// through [kStreamUserBlock, kStreamItemTile] tiles (192 KiB): more users per pass over the
+// packed items (which then come from memory) for the same tile size.
 constexpr int64_t kWholeRowItems = 8192;
+constexpr int kStreamUserBlock = 192;  // a multiple of kMR
+constexpr int kStreamItemTile = 256;   // a multiple of kNR
 
 // item_emb [n_items, d] -> panels of kNR items: packed[q][p][j] = item_emb[q*kNR + j][p], zero-padded.
 inline std::vector<float> pack_items(const float* item_emb, int64_t n_items, int64_t d, int threads) {
@@ -187,26 +190,28 @@ inline void fused_topk(const float* user_emb, int64_t n_users, const float* item
     const TierBits tiers = tier_bits(ties);
     const bool use_targets = ties != kRandom;
     const int32_t cap = k + 1;
-    const int64_t n_blocks = (n_users + kUserBlock - 1) / kUserBlock;
-    const int64_t tile_width = n_items <= kWholeRowItems ? std::max<int64_t>(kNR, (n_items + kNR - 1) / kNR * kNR)
-                                                         : kItemTile;
+    const bool whole_rows = n_items <= kWholeRowItems;
+    const int64_t user_block = whole_rows ? kUserBlock : kStreamUserBlock;
+    const int64_t n_blocks = (n_users + user_block - 1) / user_block;
+    const int64_t tile_width = whole_rows ? std::max<int64_t>(kNR, (n_items + kNR - 1) / kNR * kNR) : kStreamItemTile;
 #pragma omp parallel num_threads(resolve_threads(threads)) if (n_blocks > 1)
     {
-        std::vector<float> tile(static_cast<size_t>(kUserBlock) * tile_width);
-        std::vector<uint64_t> keys(static_cast<size_t>(kUserBlock) * cap);
-        std::vector<int32_t> ids(static_cast<size_t>(kUserBlock) * cap);
-        std::vector<int32_t> count(kUserBlock);
-        std::vector<std::vector<int32_t>> excl(kUserBlock), tgt(kUserBlock);
-        std::vector<Specials> specials(kUserBlock);
+        const size_t ub = static_cast<size_t>(user_block);
+        std::vector<float> tile(ub * tile_width);
+        std::vector<uint64_t> keys(ub * cap);
+        std::vector<int32_t> ids(ub * cap);
+        std::vector<int32_t> count(ub);
+        std::vector<std::vector<int32_t>> excl(ub), tgt(ub);
+        std::vector<Specials> specials(ub);
         std::vector<std::pair<uint64_t, int32_t>> buf;
         std::vector<float> copy, maxima;
-        std::vector<int64_t> patched(kUserBlock);
+        std::vector<int64_t> patched(ub);
         std::vector<RowSelector> selectors;
-        selectors.reserve(kUserBlock);
+        selectors.reserve(ub);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t blk = 0; blk < n_blocks; ++blk) {
-            const int64_t u0 = blk * kUserBlock;
-            const int nb = static_cast<int>(std::min<int64_t>(kUserBlock, n_users - u0));
+            const int64_t u0 = blk * user_block;
+            const int nb = static_cast<int>(std::min<int64_t>(user_block, n_users - u0));
             const HeapStore store{keys.data(), ids.data(), count.data(), cap};
             selectors.clear();
             for (int r = 0; r < nb; ++r) {
