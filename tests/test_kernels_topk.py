@@ -279,11 +279,12 @@ def test_fused_equals_masked_topk_of_score_matrix(seed, n_users, n_items, d, k, 
     assert np.all(np.abs(dense - exact) <= 1e-5 * scale)
 
 
-@pytest.mark.parametrize("n_items", [8192, 8193, 9500])
-def test_fused_streams_tiles_for_large_catalogues(n_items):
-    # above 8192 items fused_topk streams 1024-item tiles instead of whole rows
-    rng = np.random.default_rng(n_items)
-    n_users, d = 13, 3
+@pytest.mark.parametrize("n_items, n_users", [(8192, 13), (8193, 13), (9500, 13), (8193, 400)])
+def test_fused_streams_tiles_for_large_catalogues(n_items, n_users):
+    # above 8192 items fused_topk streams 192-user x 256-item tiles instead of whole rows;
+    # 400 users make two full user blocks and a partial one
+    rng = np.random.default_rng(n_items + n_users)
+    d = 3
     users = rng.integers(-2, 3, size=(n_users, d)).astype(np.float32)
     items = rng.integers(-2, 3, size=(n_items, d)).astype(np.float32)
     exclude = random_csr(rng, n_users, n_items, 3000)
