@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import statistics
 import time
 from dataclasses import asdict, dataclass
@@ -47,15 +48,23 @@ def median_seconds(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> 
 
 
 def paired_medians(ours: Callable[[], Any], alternative: Callable[[], Any],
-                   repeats: int) -> tuple[float, float]:
+                   repeats: int, min_seconds: float = 1.0,
+                   max_repeats: int = 51) -> tuple[float, float]:
     """Median seconds of two functions timed in alternation (one warm-up each).
 
     Alternating, with the order swapped every round, exposes both to the same machine load,
-    which sequential blocks of runs do not on a shared machine.
+    which sequential blocks of runs do not on a shared machine. At least ``repeats`` rounds,
+    and more for fast pairs (up to ``max_repeats``) so that the rounds span about
+    ``min_seconds``: a burst of load on a shared machine then moves the medians less.
     """
-    ours(), alternative()
+    warm = []
+    for fn in (ours, alternative):
+        start = time.perf_counter()
+        fn()
+        warm.append(time.perf_counter() - start)
+    rounds = max(repeats, min(max_repeats, math.ceil(min_seconds / max(sum(warm), 1e-9))))
     times: tuple[list[float], list[float]] = ([], [])
-    for i in range(repeats):
+    for i in range(rounds):
         order = (0, 1) if i % 2 == 0 else (1, 0)
         for which in order:
             fn = ours if which == 0 else alternative
