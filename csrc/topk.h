@@ -113,6 +113,16 @@ public:
         offer(make_key(s, tier, priority_[gid]), static_cast<int32_t>(gid));
     }
 
+    // The items i + b for the set bits b of mask (scores that passed a vector compare against
+    // an earlier threshold), each re-tested against the current one.
+    void consider_passing(const float* s, int64_t i, unsigned mask, int64_t gid0, Specials& sp) {
+        do {
+            const int64_t j = i + __builtin_ctz(mask);
+            mask &= mask - 1u;
+            if (s[j] >= threshold_) consider(s[j], gid0 + j, sp);
+        } while (mask != 0u);
+    }
+
     // Items gid0 .. gid0+n-1 with scores s[0..n). Specials are only looked at for items that
     // pass the threshold, so the common case is one vector compare per 8 scores.
     // prefetch: null, or n floats (the next row) to bring into the cache along the way.
@@ -129,13 +139,9 @@ public:
             }
             const unsigned lo = _mm512_cmp_ps_mask(_mm512_loadu_ps(s + i), t16, _CMP_GE_OQ);
             const unsigned hi = _mm512_cmp_ps_mask(_mm512_loadu_ps(s + i + 16), t16, _CMP_GE_OQ);
-            unsigned mask = lo | (hi << 16);
+            const unsigned mask = lo | (hi << 16);
             if (mask == 0u) continue;
-            do {
-                const int64_t j = i + __builtin_ctz(mask);
-                mask &= mask - 1u;
-                if (s[j] >= threshold_) consider(s[j], gid0 + j, sp);
-            } while (mask != 0u);
+            consider_passing(s, i, mask, gid0, sp);
             t16 = _mm512_set1_ps(threshold_);
         }
 #endif
@@ -144,16 +150,14 @@ public:
         // which is right since the threshold is a number and NaN ranks below numbers).
         __m256 t = _mm256_set1_ps(threshold_);
         for (; i + 16 <= n; i += 16) {
+            if (prefetch != nullptr) _mm_prefetch(reinterpret_cast<const char*>(prefetch + i), _MM_HINT_T0);
             const __m256 a = _mm256_loadu_ps(s + i);
             const __m256 b = _mm256_loadu_ps(s + i + 8);
-            unsigned mask = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(a, t, _CMP_GE_OQ))) |
-                            (static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(b, t, _CMP_GE_OQ))) << 8);
+            const unsigned mask =
+                static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(a, t, _CMP_GE_OQ))) |
+                (static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(b, t, _CMP_GE_OQ))) << 8);
             if (mask == 0u) continue;
-            do {
-                const int64_t j = i + __builtin_ctz(mask);
-                mask &= mask - 1u;
-                if (s[j] >= threshold_) consider(s[j], gid0 + j, sp);
-            } while (mask != 0u);
+            consider_passing(s, i, mask, gid0, sp);
             t = _mm256_set1_ps(threshold_);
         }
 #endif
