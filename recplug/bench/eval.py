@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from recplug.bench.common import BenchRow, limited_threads, median_seconds
+from recplug.bench.common import BenchRow, limited_threads, paired_medians
 
 SCALES = {"ml1m": (6_040, 3_706, 1_000_000), "large": (100_000, 50_000, 10_000_000)}
 
@@ -73,9 +73,9 @@ def run(scale: str = "ml1m", repeats: int = 5, threads: int = 2) -> list[BenchRo
     config = EvalConfig(ks=ks, threads=threads, batch_size=2048)
     history = split.test_history().csr()
     with limited_threads(threads):
-        ours = median_seconds(lambda: evaluate(model, split, "test", config), repeats)
-        alt = median_seconds(lambda: _torch_pipeline(user_emb, item_emb, history, split.test_targets, ks, 2048),
-                             repeats)
+        ours, alt = paired_medians(
+            lambda: evaluate(model, split, "test", config),
+            lambda: _torch_pipeline(user_emb, item_emb, history, split.test_targets, ks, 2048), repeats)
     shape = f"{n_users:,} users x {n_items:,} items, d=64, K=10,20, all metrics"
     return [BenchRow("full-ranking evaluation", shape, ours, "torch-only pipeline", alt, 4.0)]
 

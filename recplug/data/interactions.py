@@ -203,9 +203,14 @@ class Interactions:
         """Rows that repeat an earlier (user, item) pair."""
         return len(self.users) - int(self._csr.nnz)
 
+    @functools.cached_property
+    def _item_counts(self) -> np.ndarray:
+        return _frozen(np.bincount(self.items, minlength=self.n_items).astype(np.int64))
+
     def item_popularity(self) -> np.ndarray:
-        """Interaction count per item (int64, duplicates counted)."""
-        return np.bincount(self.items, minlength=self.n_items).astype(np.int64)
+        """Interaction count per item (int64, duplicates counted); a fresh copy on each call
+        (the counts are computed once)."""
+        return self._item_counts.copy()
 
     def fingerprint(self) -> str:
         """SHA-256 over users, items, timestamps, ratings and both vocabularies (hex, 16 chars)."""
