@@ -12,10 +12,11 @@
 // far more memory than the positives themselves (large catalogue, short histories), as a
 // sorted copy behind one Bloom filter of all (user, item) pairs (16 bits per positive, so
 // that a lookup usually reads one word, found from the pair alone, and bisects the list
-// only on a hit) -- together with each user's statistics and the alias table. A call serves the rows of
-// `users` in parallel, rejecting candidates that are positives (and, without replacement,
-// those already drawn in the row, kept in a per-thread bitmap); a row with many draws from a
-// sorted list first copies the list into a per-thread bitmap row. A user whose acceptance rate is low (positives cover most of the catalogue or of
+// only on a hit) -- together with each user's statistics and the alias table. A call
+// serves the rows of `users` in parallel, rejecting candidates that are positives (and,
+// without replacement, those already drawn in the row, kept in a per-thread bitmap); a row
+// with many draws from a sorted list first copies the list into a per-thread bitmap row.
+// A user whose acceptance rate is low (positives cover most of the catalogue or of
 // the popularity mass), or a row that meets kMaxStreak rejections in a row, draws from the
 // enumerated complement instead -- the same distribution: uniform (or weight-proportional)
 // over the items that remain. The backend changes the memory layout only: the output is the
@@ -145,7 +146,6 @@ struct UserState {
     int64_t list_len = 0;
     int32_t blocked = 0;                  // distinct eligible positives (< n_items < 2^31)
     int32_t mass_low = 0;                 // weighted: positives hold > 7/8 of the weight
-
 };
 static_assert(sizeof(UserState) == 32, "UserState should stay 32 bytes");
 
@@ -161,7 +161,9 @@ struct Positives {
     bool use_bitmap = true;            // positives as bitmap rows (else as sorted lists)
     std::vector<uint64_t> ineligible;  // [words] zero-weight items, plus the padding bits
     HugeArray<UserState> state;        // [n_users]
-    std::vector<uint8_t> single_reject;  // [n_users] single draws (n = 1, replace) reject
+    // [n_users] rejects_single(state[u]), kept apart: the single-draw path of the bitmap
+    // backend never touches the state, and 1 byte per user stays in cache
+    std::vector<uint8_t> single_reject;
     bool prefetch_state = false;       // state outgrows the caches: look it up a group ahead
     HugeArray<uint64_t> bitmap;        // [n_users, words] (bitmap backend)
     HugeArray<int32_t> lists;          // [nnz] each user's positives ascending, at CSR offsets
@@ -476,9 +478,8 @@ class Worker {
 
     // reject() against a bitmap row of positives. Uniform draws with replacement for rows of
     // at least 16 (the bulk of the work when rows draw many) go 16 at a time where AVX-512
-    // exists: the same 32-bit
-    // words of the stream, the same candidates, acceptances and streak rule, in the same
-    // order; a step that meets a Lemire retry (p ~ n_items / 2^32 per draw) or could reach
+    // exists: the same 32-bit words of the stream, the same candidates, acceptances and
+    // streak rule, in the same order; a step that meets a Lemire retry (p ~ n_items / 2^32 per draw) or could reach
     // kMaxStreak is left to the scalar loop, which continues the stream exactly.
     int64_t reject_bits(CounterRng& rng, int32_t* out, const uint64_t* bits) {
         auto is_positive = [bits](int32_t item) { return test_bit(bits, item); };
@@ -689,7 +690,7 @@ class NegativeSampler {
     // indptr  int64 [n_users + 1], monotone, indptr[0] = 0; pos int32 [indptr[n_users]] in
     //         [0, n_items), any order, duplicates allowed (copied: the caller may free them)
     // weights float64 [n_items], finite, >= 0; nullptr for uniform (copied)
-    // backend how positives are held: 0 choose, 1 bitmap rows, 2 hash sets (for tests:
+    // backend how positives are held: 0 choose, 1 bitmap rows, 2 sorted lists (for tests:
     //         every backend, like every thread count, gives the same output)
     NegativeSampler(const int64_t* indptr, int64_t n_users, const int32_t* pos, int64_t n_items,
                     const double* weights, int threads, int backend = 0) {

@@ -387,6 +387,10 @@ def _graph_array(name: str, value: Any, dtype: type, ndim: int) -> np.ndarray:
     return value
 
 
+def _out_of_range(name: str, what: str, bound: int, bad: int, position: int) -> KernelInputError:
+    return KernelInputError(f"{name} must hold {what} in [0, {bound}), found {bad} at position {position}")
+
+
 def _graph_indices(name: str, values: np.ndarray, bound: int, what: str) -> None:
     """Every entry of ``values`` in [0, bound)."""
     if values.size == 0:
@@ -394,10 +398,7 @@ def _graph_indices(name: str, values: np.ndarray, bound: int, what: str) -> None
     low, high = int(values.min()), int(values.max())
     if low < 0 or high >= bound:
         bad = low if low < 0 else high
-        raise KernelInputError(
-            f"{name} must hold {what} in [0, {bound}), found {bad} "
-            f"at position {int(np.flatnonzero(values == bad)[0])}"
-        )
+        raise _out_of_range(name, what, bound, bad, int(np.flatnonzero(values == bad)[0]))
 
 
 def _graph_csr(indptr_name: str, indptr: Any, indices_name: str, indices: Any,
@@ -511,10 +512,7 @@ class NegativeSampler:
         out, status = self._native.sample(users, n, bool(replace), seed, threads)
         if status is not None and status[0] == "users":
             _, row, user = status
-            raise KernelInputError(
-                f"users must hold user indices (rows of pos_indptr) in [0, {self.n_users}), "
-                f"found {user} at position {row}"
-            )
+            raise _out_of_range("users", "user indices (rows of pos_indptr)", self.n_users, user, row)
         if status is not None:
             _, row, user, positives, eligible, needed = status
             pool = "items with positive popularity" if self.weighted else "items"
