@@ -1,0 +1,140 @@
+"""Training losses shared by the torch models; each returns a float32 scalar tensor.
+
+Shapes: ``B`` batch rows, ``n`` sampled negatives per row, ``N`` items, ``d`` latent size.
+Every loss is a mean over the batch unless its docstring says otherwise, and is
+computed in float32 whatever the input dtype (autocast may hand in bf16/fp16 logits).
+``-log σ(x)`` is evaluated as ``softplus(-x)``, which does not overflow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from recplug.errors import ModelError
+
+Tensor = Any  # torch.Tensor; torch is imported lazily
+
+
+def _require(ok: bool, loss: str, what: str) -> None:
+    if not ok:
+        raise ModelError(f"{loss}: {what}")
+
+
+def _pairwise(pos: Tensor, neg: Tensor, loss: str) -> tuple[Tensor, Tensor]:
+    """``pos [B]`` and ``neg [B]`` or ``[B, n]`` as float32 ``[B, 1]``/``[B, n]``."""
+    _require(pos.dim() == 1, loss, f"pos scores must be [B], got shape {tuple(pos.shape)}")
+    _require(neg.dim() in (1, 2) and neg.shape[0] == pos.shape[0], loss,
+             f"neg scores must be [B] or [B, n] with B={pos.shape[0]}, got shape {tuple(neg.shape)}")
+    neg = neg.float()
+    return pos.float()[:, None], neg[:, None] if neg.dim() == 1 else neg
+
+
+def bpr_loss(pos_scores: Tensor, neg_scores: Tensor) -> Tensor:
+    """Bayesian personalised ranking: ``-mean_{b,j} log σ(pos_b - neg_bj)``.
+
+    ``pos_scores [B]``; ``neg_scores [B]`` (one negative per row) or ``[B, n]``; the mean
+    runs over all ``B·n`` pairs.
+    """
+    import torch.nn.functional as F
+
+    pos, neg = _pairwise(pos_scores, neg_scores, "bpr_loss")
+    return F.softplus(neg - pos).mean()
+
+
+def bce_loss(pos_logits: Tensor, neg_logits: Tensor) -> Tensor:
+    """Binary cross-entropy of positives against sampled negatives (SASRec's loss):
+
+    ``mean_b(-log σ(pos_b)) + mean_j(-log σ(-neg_j))``, the second mean over *all*
+    negatives whatever their shape (``[B]``, ``[B, n]`` or a flat ``[M]`` of only the
+    rows that have one). With no negatives (``M = 0``) the second term is 0.
+    """
+    import torch.nn.functional as F
+
+    _require(pos_logits.dim() == 1 and len(pos_logits) > 0, "bce_loss",
+             f"pos logits must be a non-empty [B], got shape {tuple(pos_logits.shape)}")
+    loss = F.softplus(-pos_logits.float()).mean()
+    if neg_logits.numel():
+        loss = loss + F.softplus(neg_logits.float()).mean()
+    return loss
+
+
+def softmax_ce(logits: Tensor, targets: Tensor) -> Tensor:
+    """Full softmax cross-entropy: ``-mean_b log softmax(logits_b)[targets_b]``.
+
+    ``logits [B, N]`` (any float dtype, accumulated in float32), ``targets [B]`` int64 in ``[0, N)``.
+    """
+    import torch.nn.functional as F
+
+    _require(logits.dim() == 2 and targets.shape == logits.shape[:1], "softmax_ce",
+             f"logits must be [B, N] and targets [B], got {tuple(logits.shape)} and {tuple(targets.shape)}")
+    return F.cross_entropy(logits.float(), targets.long())
+
+
+def sampled_softmax(pos_logits: Tensor, neg_logits: Tensor, log_q_pos: Tensor | None = None,
+                    log_q_neg: Tensor | None = None) -> Tensor:
+    """Softmax cross-entropy over the positive and ``n`` sampled negatives, with logQ correction.
+
+    With ``z_b = [pos_b - log q(pos_b), neg_b1 - log q(neg_b1), ...]`` the loss is
+    ``mean_b(logsumexp(z_b) - z_b0)`` (Yi et al., RecSys 2019): subtracting the log
+    sampling probability removes the bias toward popular items that sampled negatives
+    bring. ``pos_logits [B]``, ``neg_logits [B, n]``, ``log_q_pos [B]`` and ``log_q_neg [B, n]``
+    (natural logs; None: no correction, e.g. uniform sampling).
+    """
+    import torch
+
+    _require(pos_logits.dim() == 1 and neg_logits.dim() == 2 and neg_logits.shape[0] == pos_logits.shape[0],
+             "sampled_softmax", f"logits must be pos [B] and neg [B, n], got {tuple(pos_logits.shape)} "
+             f"and {tuple(neg_logits.shape)}")
+    pos, neg = pos_logits.float(), neg_logits.float()
+    if log_q_pos is not None:
+        _require(log_q_pos.shape == pos.shape, "sampled_softmax", "log_q_pos must have the shape of pos_logits")
+        pos = pos - log_q_pos.float()
+    if log_q_neg is not None:
+        _require(log_q_neg.shape == neg.shape, "sampled_softmax", "log_q_neg must have the shape of neg_logits")
+        neg = neg - log_q_neg.float()
+    z = torch.cat([pos[:, None], neg], dim=1)
+    return (torch.logsumexp(z, dim=1) - pos).mean()
+
+
+def multinomial_nll(logits: Tensor, rows: Tensor) -> Tensor:
+    """Multinomial log-likelihood of Mult-VAE/Mult-DAE: ``-mean_b sum_i rows_bi log softmax(logits_b)_i``.
+
+    ``logits [B, N]``; ``rows [B, N]`` the (binary or count) interaction rows.
+    """
+    import torch
+
+    _require(logits.dim() == 2 and rows.shape == logits.shape, "multinomial_nll",
+             f"logits and rows must both be [B, N], got {tuple(logits.shape)} and {tuple(rows.shape)}")
+    return -(torch.log_softmax(logits.float(), dim=1) * rows.float()).sum(dim=1).mean()
+
+
+def kl_normal(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(mu, exp(logvar)) ‖ N(0, I)): ``mean_b 0.5 sum_d (exp(logvar) + mu² - 1 - logvar)``.
+
+    ``mu [B, d]`` and ``logvar [B, d]`` (log of the variance).
+    """
+    _require(mu.dim() == 2 and logvar.shape == mu.shape, "kl_normal",
+             f"mu and logvar must both be [B, d], got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+    mu, logvar = mu.float(), logvar.float()
+    return (0.5 * (logvar.exp() + mu.square() - 1.0 - logvar).sum(dim=1)).mean()
+
+
+def mse(pred: Tensor, target: Tensor) -> Tensor:
+    """Mean squared error over every element: ``mean((pred - target)²)``; same shapes."""
+    _require(pred.shape == target.shape, "mse",
+             f"pred and target must have one shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
+    return (pred.float() - target.float()).square().mean()
+
+
+def l2_batch(*embeddings: Tensor) -> Tensor:
+    """L2 penalty on the embedding rows a batch used: ``(|E_1|² + |E_2|² + ...) / B``.
+
+    Each ``E_k`` is ``[B, d]`` (e.g. user, positive and negative item rows of BPR) and
+    ``B`` is the row count of the first one; multiply by the regularisation weight.
+    Equals BPR's ``(pu.square().sum() + qi.square().sum() + qj.square().sum()) / len(u)``.
+    """
+    _require(len(embeddings) > 0 and len(embeddings[0]) > 0, "l2_batch", "give at least one non-empty [B, d]")
+    total = embeddings[0].square().sum()
+    for rows in embeddings[1:]:
+        total = total + rows.square().sum()
+    return total.float() / len(embeddings[0])
