@@ -1,0 +1,85 @@
+"""Negative items for pairwise and sampled losses, drawn by the C++ sampler built once per fit."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from recplug import kernels
+from recplug.errors import KernelInputError
+from recplug.training.constraints import Options, Real, check_params
+
+Distribution = Literal["uniform", "popularity"]
+_CONSTRAINTS = {"distribution": Options("uniform", "popularity"), "alpha": Real(0)}
+
+
+class NegativeSampler:
+    """Draws items a user has not interacted with, from one user x item CSR.
+
+    ``csr``: the binary training matrix (``TrainData.csr``; scipy CSR, int32 indices).
+    ``distribution="uniform"`` draws every non-positive item with equal probability;
+    ``"popularity"`` draws item ``i`` proportionally to ``count_i ** alpha``, where
+    ``count_i`` is its number of distinct training users: items nobody interacted with
+    have weight 0 and are never drawn (also when ``alpha == 0``). ``threads`` (0 = OpenMP
+    default) never changes the draws. Build it once per fit; :meth:`sample` every epoch.
+    """
+
+    def __init__(self, csr: Any, *, distribution: Distribution = "uniform", alpha: float = 1.0,
+                 threads: int = 0):
+        check_params("NegativeSampler", _CONSTRAINTS, {"distribution": distribution, "alpha": alpha})
+        if not csr.has_canonical_format:
+            csr = csr.copy()
+            csr.sum_duplicates()
+        self.n_users, self.n_items = csr.shape
+        self.distribution = distribution
+        self.alpha = float(alpha)
+        self._indptr = csr.indptr.astype(np.int64)
+        self._indices = np.ascontiguousarray(csr.indices, dtype=np.int32)
+        counts = np.bincount(self._indices, minlength=self.n_items)
+        if distribution == "popularity":
+            self.weights: np.ndarray | None = np.where(counts > 0, counts.astype(np.float64) ** self.alpha, 0.0)
+            n_drawable = int((counts > 0).sum())
+        else:
+            self.weights = None
+            n_drawable = self.n_items
+        # every positive is a seen item, hence drawable: a user has a negative iff its
+        # distinct positives do not cover all drawable items
+        self._has_negatives = np.diff(self._indptr) < n_drawable
+        self._sampler = kernels.NegativeSampler(self._indptr, self._indices, self.n_items,
+                                                popularity=self.weights, threads=threads)
+
+    def probabilities(self) -> np.ndarray:
+        """float64 [n_items]: each item's draw probability before a user's positives are excluded
+        (``1 / n_items`` uniform; ``weight / sum(weights)`` by popularity), e.g. ``q`` for logQ correction."""
+        if self.weights is None:
+            return np.full(self.n_items, 1.0 / self.n_items)
+        return self.weights / self.weights.sum()
+
+    def users_with_negatives(self) -> np.ndarray:
+        """bool [n_users]: False for users whose positives cover every drawable item."""
+        return self._has_negatives.copy()
+
+    def positive_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct training pairs of users that have negatives -> ``(users int64 [P], items int64 [P])``,
+        in CSR order (users ascending)."""
+        counts = np.diff(self._indptr)
+        users = np.repeat(np.arange(self.n_users, dtype=np.int64), counts)
+        keep = self._has_negatives[users]
+        return users[keep], self._indices[keep].astype(np.int64)
+
+    def sample(self, users: Any, n: int, *, seed: int, replace: bool = True,
+               threads: int | None = None) -> np.ndarray:
+        """``n`` negatives for each entry of ``users`` (int array, may repeat) -> int64 [len(users), n].
+
+        No row holds a positive of its user; ``replace=False``: no item twice in a row.
+        Row ``r`` depends only on ``seed``, ``r`` and its user (not on ``threads``); the
+        uniform draws equal ``kernels.sample_negatives(users, indptr, indices, n_items, n, seed=seed)``.
+        A user without negatives raises KernelInputError: keep only ``users_with_negatives()``.
+        """
+        users = np.asarray(users)
+        if users.dtype.kind not in "iu" or (users.size and not 0 <= users.min() <= users.max() < self.n_users):
+            raise KernelInputError(f"users must be integer indices in [0, {self.n_users}), got {users.dtype} "
+                                   f"values {users.min() if users.size else ''}..{users.max() if users.size else ''}")
+        users = np.ascontiguousarray(users, dtype=np.int32)
+        return self._sampler.sample(users, n, seed=seed, replace=replace, threads=threads).astype(np.int64)
