@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from recplug.errors import ConfigError, StoreError
 from recplug.store import ResultStore, RunSpec, default_store_path
 from recplug.store import codec
+from recplug.store.claims import OWNER_GONE
 from recplug.store.schema import LATEST
 
 
@@ -155,7 +156,8 @@ def test_runs_filters(store):
     (bad,) = store.runs(status="failed")
     assert bad.id == failed and bad.error == "CUDA out of memory" and bad.metrics == {}
     assert len(store.runs(status=None)) == 5
-    assert [r.spec.model for r in store.runs(model="bpr", status=None)] == ["bpr"]
+    assert [r.spec.model for r in store.runs(model="bpr", status=None)] == ["recplug:bpr"]
+    assert [r.display_name for r in store.runs(model="recplug:bpr", status=None)] == ["bpr"]
     assert store.runs(split="temporal") == []
     assert {(row["dataset"], row["status"]): row["runs"] for row in store.summary()
             if row["protocol"] == "full"} == {("beauty", "done"): 1, ("ml-100k", "done"): 1,
@@ -351,7 +353,7 @@ def test_version_1_store_is_migrated(tmp_path):
     conn.close()
 
     with ResultStore(path) as s:
-        assert s.schema_version == LATEST == 2
+        assert s.schema_version == LATEST == 3
         columns = {r[1] for r in s._conn.execute("PRAGMA table_info(runs)")}
         assert {"owner_host", "owner_pid", "owner_token"} <= columns
         record = s.find_done(spec)
@@ -361,12 +363,12 @@ def test_version_1_store_is_migrated(tmp_path):
         np.testing.assert_allclose(per_user["NDCG@10"], [0.1, 0.3, 0.5], rtol=1e-6)
         # a v1 running run has no owner: it counts as interrupted
         assert s.mark_interrupted() == 1
-        assert s.run(2).status == "failed" and s.run(2).error == "interrupted"
+        assert s.run(2).status == "interrupted" and s.run(2).error == OWNER_GONE
         new = s.start_run(make_spec(seed=5), ENV)
         assert new == 3
         assert s.integrity_check() == []
     with ResultStore(path) as s:  # reopening an up-to-date store changes nothing
-        assert s.schema_version == 2 and len(s.runs(status=None)) == 3
+        assert s.schema_version == 3 and len(s.runs(status=None)) == 3
 
 
 # -- locking, interruption, concurrency ---------------------------------------------------
@@ -420,15 +422,16 @@ def test_mark_interrupted_spares_live_owners(store):
         conn.execute("UPDATE runs SET owner_pid = ?, owner_token = '' WHERE id = ?", (child.pid, recycled))
     conn.execute("UPDATE runs SET owner_pid = ? WHERE id = ?", (child.pid, gone))
     conn.execute("UPDATE runs SET owner_host = 'elsewhere.example' WHERE id IN (?, ?)", (elsewhere, old_elsewhere))
-    conn.execute("UPDATE runs SET started_at = started_at - 7200 WHERE id = ?", (old_elsewhere,))
+    conn.execute("UPDATE runs SET started_at = started_at - 7200, heartbeat_at = heartbeat_at - 7200 "
+                 "WHERE id = ?", (old_elsewhere,))
 
     assert store.mark_interrupted() == 2
     status = {r.id: (r.status, r.error) for r in store.runs(status=None)}
-    assert status[recycled] == status[gone] == ("failed", "interrupted")
+    assert status[recycled] == status[gone] == ("interrupted", OWNER_GONE)
     assert status[mine] == status[elsewhere] == status[old_elsewhere] == ("running", None)
     assert status[done] == ("done", None)
     assert store.mark_interrupted(stale_after=3600) == 1
-    assert store.run(old_elsewhere).error == "interrupted"
+    assert store.run(old_elsewhere).status == "interrupted"
     assert store.run(mine).status == "running"
     # a run marked interrupted while its owner was in fact alive can still be finished
     finish(store, gone)
@@ -476,7 +479,7 @@ def test_sigkill_between_start_and_finish_keeps_finished_runs(tmp_path):
         (running,) = s.runs(status="running")
         assert running.spec.seed == 999
         assert s.mark_interrupted() == 1
-        assert s.run(running.id).error == "interrupted"
+        assert (s.run(running.id).status, s.run(running.id).error) == ("interrupted", OWNER_GONE)
         assert s.runs(status="running") == []
 
 
@@ -490,7 +493,7 @@ def test_two_processes_write_concurrently(tmp_path):
     with ResultStore(path) as s:
         runs = s.runs()
         assert len(runs) == 100
-        assert {(r.spec.model, r.spec.seed) for r in runs} == {(m, i) for m in ("ma", "mb") for i in range(50)}
+        assert {(r.display_name, r.spec.seed) for r in runs} == {(m, i) for m in ("ma", "mb") for i in range(50)}
         assert s.integrity_check() == []
         assert all(r.per_user()[0].size == 200 for r in runs[::10])
 

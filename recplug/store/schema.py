@@ -1,12 +1,17 @@
 """The store's schema as a list of forward migrations, applied in order.
 
 ``MIGRATIONS[i]`` takes a database at version ``i`` to version ``i + 1`` and records
-the new version in the one-row table ``schema_version`` (statements separated by ``;``,
-run in one transaction with the others). Never edit a released migration: append
-a new one.
+the new version in the one-row table ``schema_version``: an SQL script (statements
+separated by ``;``) or a function of the connection, run in one transaction with the
+others, with foreign keys off (a table rebuild must not cascade). Never edit a released
+migration: append a new one.
 """
 
 from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Callable
 
 #: version 1: runs, their metrics and their per-user arrays.
 V1 = """
@@ -64,10 +69,121 @@ CREATE INDEX runs_filter ON runs (dataset, split, protocol, status);
 UPDATE schema_version SET version = 2;
 """
 
-MIGRATIONS: list[str] = [V1, V2]
+#: version 3: status 'interrupted' (the CHECK constraint needs a rebuild of runs, ids
+#: kept), the training settings (part of the identity), what training did, a heartbeat.
+#: Old models are qualified ("dist:name"); old interrupted runs get their own status.
+V3_SQL = """
+CREATE TABLE runs_v3 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    config_key TEXT NOT NULL,
+    model TEXT NOT NULL,
+    plugin_dist TEXT NOT NULL,
+    plugin_version TEXT NOT NULL,
+    hyperparameters TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    dataset_fingerprint TEXT NOT NULL,
+    split TEXT NOT NULL,
+    split_params TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    protocol TEXT NOT NULL,
+    ties TEXT NOT NULL,
+    ks TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'interrupted')),
+    error TEXT,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    env TEXT NOT NULL,
+    fit_seconds REAL,
+    eval_seconds REAL,
+    peak_memory_bytes INTEGER,
+    split_summary TEXT,
+    owner_host TEXT,
+    owner_pid INTEGER,
+    owner_token TEXT,
+    training TEXT NOT NULL DEFAULT '{}',
+    training_info TEXT NOT NULL DEFAULT '{}',
+    heartbeat_at REAL
+);
+INSERT INTO runs_v3 (id, config_key, model, plugin_dist, plugin_version, hyperparameters, dataset,
+    dataset_fingerprint, split, split_params, seed, protocol, ties, ks, status, error, started_at,
+    finished_at, env, fit_seconds, eval_seconds, peak_memory_bytes, split_summary, owner_host,
+    owner_pid, owner_token)
+SELECT id, config_key,
+    CASE WHEN instr(model, ':') = 0 THEN plugin_dist || ':' || model ELSE model END,
+    plugin_dist, plugin_version, hyperparameters, dataset, dataset_fingerprint, split,
+    split_params, seed, protocol, ties, ks,
+    CASE WHEN status = 'failed' AND error = 'interrupted' THEN 'interrupted' ELSE status END,
+    error, started_at, finished_at, env, fit_seconds, eval_seconds, peak_memory_bytes,
+    split_summary, owner_host, owner_pid, owner_token
+FROM runs;
+DROP TABLE runs;
+ALTER TABLE runs_v3 RENAME TO runs;
+CREATE INDEX runs_config_key ON runs (config_key, status);
+CREATE INDEX runs_filter ON runs (dataset, split, protocol, status);
+UPDATE schema_version SET version = 3
+"""
+
+
+def _rekey(conn: sqlite3.Connection) -> None:
+    """Recompute every run's config_key from the version-3 :class:`RunSpec` (training ``{}``)."""
+    from recplug.errors import ConfigError
+    from recplug.store.spec import RunSpec
+
+    rows = conn.execute("SELECT id, model, plugin_dist, plugin_version, hyperparameters, dataset, "
+                        "dataset_fingerprint, split, split_params, seed, protocol, ties, ks "
+                        "FROM runs").fetchall()
+    keys = []
+    for (run_id, model, dist, version, hyper, dataset, fingerprint, split, split_params, seed,
+         protocol, ties, ks) in rows:
+        try:
+            spec = RunSpec(model=model, plugin_dist=dist, plugin_version=version,
+                           hyperparameters=json.loads(hyper), dataset=dataset,
+                           dataset_fingerprint=fingerprint, split=split,
+                           split_params=json.loads(split_params), seed=seed, protocol=protocol,
+                           ties=ties, ks=tuple(json.loads(ks)))
+        except (ValueError, ConfigError):  # a damaged row keeps its key; reading it says why
+            continue
+        keys.append((spec.config_key(), run_id))
+    conn.executemany("UPDATE runs SET config_key = ? WHERE id = ?", keys)
+
+
+def V3(conn: sqlite3.Connection) -> None:
+    for statement in statements(V3_SQL):
+        conn.execute(statement)
+    _rekey(conn)
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[Migration] = [V1, V2, V3]
 LATEST = len(MIGRATIONS)
+
+
+def apply(conn: sqlite3.Connection, migration: Migration) -> None:
+    """Run one migration on ``conn`` (inside the caller's transaction)."""
+    if callable(migration):
+        migration(conn)
+        return
+    for statement in statements(migration):
+        conn.execute(statement)
 
 
 def statements(script: str) -> list[str]:
     """The statements of a migration script (no ``;`` inside the statements themselves)."""
     return [part.strip() for part in script.split(";") if part.strip()]
+
+
+def compat_view(version: int) -> str:
+    """A TEMP view ``runs`` that shows a version-1/2 ``runs`` table as version 3 does, for a
+    store opened read-only (never migrated): qualified models, status 'interrupted',
+    training ``{}``. Old config keys are kept (such runs are not resumed either way)."""
+    owner = ("owner_host, owner_pid, owner_token" if version >= 2
+             else "NULL AS owner_host, NULL AS owner_pid, NULL AS owner_token")
+    return (
+        "CREATE TEMP VIEW IF NOT EXISTS runs AS SELECT id, config_key, "
+        "CASE WHEN instr(model, ':') = 0 THEN plugin_dist || ':' || model ELSE model END AS model, "
+        "plugin_dist, plugin_version, hyperparameters, dataset, dataset_fingerprint, split, "
+        "split_params, seed, protocol, ties, ks, "
+        "CASE WHEN status = 'failed' AND error = 'interrupted' THEN 'interrupted' ELSE status END "
+        "AS status, error, started_at, finished_at, env, fit_seconds, eval_seconds, "
+        f"peak_memory_bytes, split_summary, {owner}, '{{}}' AS training, '{{}}' AS training_info, "
+        "NULL AS heartbeat_at FROM main.runs")

@@ -17,7 +17,19 @@ from recplug.errors import ConfigError
 #: ``"full"`` or ``"sampled:<negatives>:<sampler>"`` (DESIGN.md §5).
 PROTOCOL_PATTERN = re.compile(r"^(full|sampled:[1-9][0-9]*:[A-Za-z_][A-Za-z0-9_-]*)$")
 
-RUN_STATUSES = ("running", "done", "failed")
+#: ``running`` (claimed, in progress), ``done``, ``failed`` (an error), ``interrupted``
+#: (stopped before it finished: Ctrl-C, SIGTERM, a dead owner); only ``done`` runs are ranked.
+RUN_STATUSES = ("running", "done", "failed", "interrupted")
+
+
+def qualified_name(model: str, plugin_dist: str) -> str:
+    """``"dist:name"``: ``model`` as given when it already names its distribution."""
+    return model if ":" in model else f"{plugin_dist}:{model}"
+
+
+def short_name(model: str) -> str:
+    """The model name without its distribution: ``"recplug:pop"`` -> ``"pop"``."""
+    return model.split(":", 1)[-1]
 
 
 def _jsonable(value: Any) -> Any:
@@ -62,6 +74,12 @@ class RunSpec:
     construction (tuples -> lists, NumPy scalars -> numbers), so a spec read back from the
     store equals the one written. ``protocol`` is ``"full"`` or ``"sampled:N:sampler"``;
     ``ks`` are the cut-offs, stored sorted and unique.
+
+    ``model`` is the qualified name ``"dist:name"``; a bare name is qualified with
+    ``plugin_dist`` (``"pop"`` from ``"recplug"`` -> ``"recplug:pop"``), so both spellings
+    are one configuration. ``training`` holds the training settings that can change a
+    result (``refit``, ``max_epochs``, ``patience``, ``valid_metric``, ...), normalised
+    like ``hyperparameters``; ``{}`` for runs stored before they were recorded.
     """
 
     model: str
@@ -76,6 +94,7 @@ class RunSpec:
     protocol: str
     ties: str
     ks: tuple[int, ...]
+    training: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("model", "plugin_dist", "plugin_version", "dataset", "dataset_fingerprint",
@@ -100,6 +119,17 @@ class RunSpec:
         object.__setattr__(self, "hyperparameters",
                            _normalised(self.hyperparameters, "RunSpec.hyperparameters"))
         object.__setattr__(self, "split_params", _normalised(self.split_params, "RunSpec.split_params"))
+        object.__setattr__(self, "training", _normalised(self.training, "RunSpec.training"))
+        qualified = qualified_name(self.model, self.plugin_dist)
+        if qualified.split(":", 1)[0] != self.plugin_dist or not short_name(qualified):
+            raise ConfigError(f"RunSpec.model {self.model!r} must be 'name' or "
+                              f"'{self.plugin_dist}:name' (plugin_dist is {self.plugin_dist!r})")
+        object.__setattr__(self, "model", qualified)
+
+    @property
+    def short_model(self) -> str:
+        """The model name without its distribution (``"pop"``)."""
+        return short_name(self.model)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON values (``ks`` as a list)."""
@@ -109,7 +139,8 @@ class RunSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunSpec":
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+        """The spec of :meth:`to_dict`'s output; ``training`` may be absent (older dicts)."""
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data or f.name != "training"})
 
     def config_key(self) -> str:
         """SHA-256 (hex) of the canonical JSON of every field: equal keys = the same run."""
@@ -143,6 +174,10 @@ class RunRecord:
     peak_memory_bytes: int | None
     metrics: dict[str, float]
     split_summary: dict
+    #: what training did, ``{}`` when the model reported nothing: ``epochs_run``,
+    #: ``best_epoch``, ``stopped`` ("budget", "early_stopping", ...), ``best_validation``,
+    #: ``refit_epochs``.
+    training_info: dict = field(default_factory=dict)
     _loader: Callable[[], PerUser] | None = field(default=None, repr=False, compare=False)
     _cache: PerUser | None = field(default=None, repr=False, compare=False)
 
@@ -158,6 +193,12 @@ class RunRecord:
     @property
     def config_key(self) -> str:
         return self.spec.config_key()
+
+    @property
+    def display_name(self) -> str:
+        """The short model name ("pop"); the leaderboard shows ``spec.model`` ("dist:pop")
+        only where two distributions' models share a short name among the rows shown."""
+        return self.spec.short_model
 
 
 def finite_float(value: Any, what: str) -> float:

@@ -1,9 +1,11 @@
 """The SQLite results store (DESIGN.md §7).
 
 One file holds every run: its :class:`~recplug.store.spec.RunSpec`, environment, timings,
-metrics and per-user metric arrays. A run is inserted as ``running`` and finalised as
-``done`` or ``failed``, each write in its own transaction, so a sweep killed half-way
-keeps every run it finished and can resume (:meth:`ResultStore.find_done`).
+metrics, what training did and per-user metric arrays. A process claims a configuration
+(:meth:`ResultStore.claim`: a ``running`` run with its owner and a heartbeat) and finalises
+it as ``done``, ``failed`` or ``interrupted``, each write in its own transaction, so a
+sweep killed half-way keeps every run it finished and can resume, and two sweeps on one
+store never run one configuration twice.
 
 Concurrency: WAL journal (readers never block the writer), a busy timeout, and writes
 retried with backoff while another process holds the lock. Several processes may write
@@ -12,6 +14,8 @@ to one store at once.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import json
 import math
@@ -21,25 +25,27 @@ import threading
 import time
 import zlib
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 
 from recplug.errors import ConfigError, StoreError
 from recplug.store import codec
+from recplug.store.claims import OWNER_GONE, Claim, describe, is_live
 from recplug.store.owner import Owner
-from recplug.store.schema import LATEST, MIGRATIONS, statements
-from recplug.store.spec import RUN_STATUSES, PerUser, RunRecord, RunSpec, canonical_json
+from recplug.store.schema import LATEST, MIGRATIONS, apply, compat_view
+from recplug.store.spec import RUN_STATUSES, PerUser, RunRecord, RunSpec, canonical_json, finite_float
 
 T = TypeVar("T")
 
 USERS_KEY = "__users__"  #: name of the user-id array among a run's per-user arrays
 DEFAULT_BUSY_SECONDS = 60.0
+DEFAULT_STALE_SECONDS = 120.0  #: another host's claim without a heartbeat for this long is dead
 
 _RUN_COLUMNS = (
     "id, model, plugin_dist, plugin_version, hyperparameters, dataset, dataset_fingerprint, "
     "split, split_params, seed, protocol, ties, ks, status, error, started_at, finished_at, "
-    "env, fit_seconds, eval_seconds, peak_memory_bytes, split_summary")
+    "env, fit_seconds, eval_seconds, peak_memory_bytes, split_summary, training, training_info")
 
 
 def default_store_path() -> Path:
@@ -73,25 +79,39 @@ class ResultStore:
 
     Use as a context manager, or call :meth:`close`. ``busy_timeout`` (seconds) is how
     long a write waits for another process's lock before giving up with a StoreError.
+
+    ``readonly=True`` only reads: the file is opened with SQLite's ``mode=ro`` while a
+    writer has it open (its ``-wal`` file exists), else as ``immutable`` (nothing is
+    created beside it, and read-only storage works); it is never migrated, an older
+    schema is read through a compatibility view, and every write raises StoreError.
     """
 
-    def __init__(self, path: str | Path | None = None, *, busy_timeout: float = DEFAULT_BUSY_SECONDS):
+    def __init__(self, path: str | Path | None = None, *, busy_timeout: float = DEFAULT_BUSY_SECONDS,
+                 readonly: bool = False):
         self.path = Path(path).expanduser() if path is not None else default_store_path()
         self._busy_timeout = float(busy_timeout)
         self._lock = threading.RLock()
         self._owner = Owner.current()
+        self.readonly = bool(readonly)
+        self._immutable = False
+        self._compat_version = LATEST
+        self._conn: sqlite3.Connection | None = None
         if self.path.is_dir():
             raise StoreError(f"results store {self.path} is a folder; pass the path of a file "
                              f"(e.g. --db {self.path / 'results.sqlite'})")
+        if self.readonly:
+            self._open_readonly()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise self._unwritable() from None
             raise StoreError(f"cannot create the folder of results store {self.path}: {exc}; "
                              f"pass --db with a writable path") from None
         try:
-            self._conn: sqlite3.Connection | None = sqlite3.connect(
-                str(self.path), timeout=self._busy_timeout, isolation_level=None,
-                check_same_thread=False)
+            self._conn = sqlite3.connect(str(self.path), timeout=self._busy_timeout,
+                                         isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise self._error(exc, "opening") from None
         try:
@@ -107,8 +127,57 @@ class ResultStore:
         conn = self._connection()
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL").fetchone()
-        conn.execute("PRAGMA synchronous = NORMAL")
+        if not self.readonly:
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _open_readonly(self) -> None:
+        """Connect read-only (see the class docstring); an old schema gets a view."""
+        if not self.path.is_file():
+            raise StoreError(f"no results store at {self.path}; run `recplug eval ...` first "
+                             f"or pass --db")
+        self._connect_readonly(immutable=not self._wal_path().exists())
+        try:
+            version = self._read(self._version, "reading the schema version")
+            if version > LATEST:
+                raise StoreError(
+                    f"results store {self.path} has schema version {version}, newer than this "
+                    f"recplug understands ({LATEST}); upgrade recplug or pass another --db")
+            if version == 0:
+                raise StoreError(f"results store {self.path} holds no runs yet (no schema); run "
+                                 f"`recplug eval ...` first")
+            self._compat_version = version
+            if version < LATEST:
+                self._retry(lambda: self._connection().execute(compat_view(version)), "opening")
+        except BaseException:
+            self.close()
+            raise
+
+    def _wal_path(self) -> Path:
+        return self.path.with_name(self.path.name + "-wal")
+
+    def _connect_readonly(self, *, immutable: bool) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        mode = "immutable=1" if immutable else "mode=ro"
+        try:
+            self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?{mode}", uri=True,
+                                         timeout=self._busy_timeout, isolation_level=None,
+                                         check_same_thread=False)
+            self._immutable = immutable
+            self._configure()
+            self._conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            if not immutable and "unable to open" in str(exc).lower():
+                # a -wal file but no way to create the -shm beside it: read-only storage,
+                # where nobody can be writing; read the file as it is
+                self._connect_readonly(immutable=True)
+                return
+            raise self._error(exc, "opening read-only") from None
+
+    def _unwritable(self) -> StoreError:
+        return StoreError(f"results store {self.path} is on read-only storage (or not writable by "
+                          f"this user); pass --db with a writable path")
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -117,17 +186,20 @@ class ResultStore:
 
     def _error(self, exc: sqlite3.Error, what: str) -> StoreError:
         text = str(exc)
+        lowered = text.lower()
         if _is_locked(exc):
             return StoreError(
                 f"results store {self.path} stayed locked by another process for more than "
                 f"{self._busy_timeout:g} s while {what}; let the other recplug process finish, "
                 f"or pass another --db")
-        lowered = text.lower()
         if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
             return StoreError(
                 f"{self.path} is not a readable recplug results store ({text}); move the file "
                 f"away (a new store is then created) or pass another --db "
                 f"(`sqlite3 {self.path} .recover` may save its rows)")
+        if not self.readonly and ("readonly" in lowered or "read-only" in lowered
+                                  or "unable to open" in lowered):
+            return self._unwritable()
         return StoreError(f"results store {self.path}: SQLite error while {what}: {text}")
 
     def _retry(self, fn: Callable[[], T], what: str) -> T:
@@ -148,6 +220,9 @@ class ResultStore:
 
     def _write(self, fn: Callable[[sqlite3.Connection], T], what: str) -> T:
         """Run ``fn(conn)`` in one ``BEGIN IMMEDIATE`` transaction (retried while locked)."""
+        if self.readonly:
+            raise StoreError(f"results store {self.path} was opened read-only; {what} needs a "
+                             f"writable store (open it without readonly=True)")
 
         def attempt() -> T:
             conn = self._connection()
@@ -164,12 +239,32 @@ class ResultStore:
         return self._retry(attempt, what)
 
     def _read(self, fn: Callable[[sqlite3.Connection], T], what: str) -> T:
-        return self._retry(lambda: fn(self._connection()), what)
+        """``fn(conn)`` in one read transaction. An immutable read that a writer may have
+        overlapped (a ``-wal`` file appeared) is redone through a ``mode=ro`` connection."""
+
+        def attempt() -> T:
+            conn = self._connection()
+            conn.execute("BEGIN")
+            try:
+                return fn(conn)
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
+        result = self._retry(attempt, what)
+        if self._immutable and self._wal_path().exists():
+            with self._lock:
+                self._connect_readonly(immutable=False)
+                if self._compat_version < LATEST:
+                    self._connection().execute(compat_view(self._compat_version))
+            result = self._retry(attempt, what)
+        return result
 
     # -- schema ----------------------------------------------------------------------
 
     def _version(self, conn: sqlite3.Connection) -> int:
-        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {name for (name,) in conn.execute(
+            "SELECT name FROM main.sqlite_master WHERE type = 'table'")}
         if "schema_version" not in tables:
             other = sorted(tables - {"sqlite_sequence"})
             if other:
@@ -196,11 +291,19 @@ class ResultStore:
 
         def migrate(conn: sqlite3.Connection) -> None:
             version = check(self._version(conn))  # again, inside the lock: another process may have migrated
-            for script in MIGRATIONS[version:]:
-                for statement in statements(script):
-                    conn.execute(statement)
+            for migration in MIGRATIONS[version:]:
+                apply(conn, migration)
+            problems = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise StoreError(f"migrating results store {self.path} broke {len(problems)} "
+                                 f"references; nothing was changed, please report this")
 
-        self._write(migrate, "migrating the schema")
+        conn = self._connection()
+        conn.execute("PRAGMA foreign_keys = OFF")  # a table rebuild must not cascade deletes
+        try:
+            self._write(migrate, "migrating the schema")
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
 
     @property
     def schema_version(self) -> int:
@@ -208,38 +311,109 @@ class ResultStore:
 
     # -- writes ----------------------------------------------------------------------
 
-    def start_run(self, spec: RunSpec, env: dict) -> int:
-        """Insert ``spec`` as a ``running`` run owned by this process; returns its id."""
+    def _insert_running(self, conn: sqlite3.Connection, spec: RunSpec, env_json: str) -> int:
+        owner, now = self._owner, time.time()
+        cursor = conn.execute(
+            "INSERT INTO runs (config_key, model, plugin_dist, plugin_version, hyperparameters, "
+            "dataset, dataset_fingerprint, split, split_params, seed, protocol, ties, ks, training, "
+            "status, started_at, heartbeat_at, env, owner_host, owner_pid, owner_token) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+            (spec.config_key(), spec.model, spec.plugin_dist, spec.plugin_version,
+             canonical_json(spec.hyperparameters), spec.dataset, spec.dataset_fingerprint,
+             spec.split, canonical_json(spec.split_params), spec.seed, spec.protocol, spec.ties,
+             canonical_json(list(spec.ks)), canonical_json(spec.training), now, now, env_json,
+             owner.host, owner.pid, owner.token))
+        return int(cursor.lastrowid)
+
+    def _checked_spec(self, spec: RunSpec, what: str) -> None:
         if not isinstance(spec, RunSpec):
-            raise StoreError(f"start_run needs a RunSpec, got {type(spec).__name__}")
+            raise StoreError(f"{what} needs a RunSpec, got {type(spec).__name__}")
+
+    def start_run(self, spec: RunSpec, env: dict) -> int:
+        """Insert ``spec`` as a ``running`` run owned by this process, unconditionally (no
+        claim: see :meth:`claim`); returns its id."""
+        self._checked_spec(spec, "start_run")
         env_json = self._json(env, "env")
-        owner = self._owner
-        values = (spec.config_key(), spec.model, spec.plugin_dist, spec.plugin_version,
-                  canonical_json(spec.hyperparameters), spec.dataset, spec.dataset_fingerprint,
-                  spec.split, canonical_json(spec.split_params), spec.seed, spec.protocol, spec.ties,
-                  canonical_json(list(spec.ks)), time.time(), env_json, owner.host, owner.pid, owner.token)
+        return self._write(lambda conn: self._insert_running(conn, spec, env_json),
+                           f"starting a run of {spec.model}")
 
-        def insert(conn: sqlite3.Connection) -> int:
-            cursor = conn.execute(
-                "INSERT INTO runs (config_key, model, plugin_dist, plugin_version, hyperparameters, "
-                "dataset, dataset_fingerprint, split, split_params, seed, protocol, ties, ks, status, "
-                "started_at, env, owner_host, owner_pid, owner_token) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)", values)
-            return int(cursor.lastrowid)
+    def claim(self, spec: RunSpec, env: dict, *, rerun: bool = False,
+              stale_after: float = DEFAULT_STALE_SECONDS) -> Claim:
+        """Claim ``spec``'s configuration for this process, in one transaction.
 
-        return self._write(insert, f"starting a run of {spec.model}")
+        ``Claim("done", id)``: a done run of it exists (ignored when ``rerun``);
+        ``Claim("busy", id, "host pid N")``: another live process runs it (see
+        :func:`~recplug.store.claims.is_live`; another host's claim is live while its
+        heartbeat is younger than ``stale_after`` seconds); else the running runs of dead
+        owners are marked ``interrupted`` and ``Claim("claimed", new_id)`` is this process's.
+        """
+        self._checked_spec(spec, "claim")
+        env_json = self._json(env, "env")
+        stale = finite_float(stale_after, "stale_after")
+        key = spec.config_key()
+
+        def take(conn: sqlite3.Connection) -> Claim:
+            if not rerun:
+                row = conn.execute("SELECT id FROM runs WHERE config_key = ? AND status = 'done' "
+                                   "ORDER BY id DESC LIMIT 1", (key,)).fetchone()
+                if row is not None:
+                    return Claim("done", int(row[0]))
+            now = time.time()
+            dead = []
+            for run_id, host, pid, token, beat in conn.execute(
+                    "SELECT id, owner_host, owner_pid, owner_token, COALESCE(heartbeat_at, started_at) "
+                    "FROM runs WHERE config_key = ? AND status = 'running' ORDER BY id", (key,)):
+                if is_live(host, pid, token, beat, now, stale):
+                    return Claim("busy", int(run_id), describe(host, pid))
+                dead.append((now, run_id))
+            conn.executemany("UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? "
+                             "WHERE id = ?", [(OWNER_GONE, *row) for row in dead])
+            run_id = self._insert_running(conn, spec, env_json)
+            return Claim("claimed", run_id, describe(self._owner.host, self._owner.pid))
+
+        return self._write(take, f"claiming a run of {spec.model}")
+
+    def heartbeat(self, run_id: int) -> None:
+        """Record that this process still works on ``run_id`` (``heartbeat_at`` = now)."""
+        self._write(lambda conn: conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?",
+                                              (time.time(), int(run_id))), f"heartbeat of run {run_id}")
+
+    @contextlib.contextmanager
+    def keep_alive(self, run_id: int, every: float = 15.0) -> Iterator[None]:
+        """Send :meth:`heartbeat` for ``run_id`` every ``every`` seconds (a daemon thread)
+        until the block ends. A failed heartbeat is skipped; the next one tries again."""
+        period = finite_float(every, "every")
+        if period <= 0:
+            raise ConfigError(f"every must be > 0 seconds, got {every!r}")
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(period):
+                try:
+                    self.heartbeat(run_id)
+                except StoreError:
+                    continue
+
+        thread = threading.Thread(target=beat, name=f"recplug-heartbeat-{run_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def finish_run(self, run_id: int, *, metrics: dict[str, float], users: np.ndarray | None,
                    per_user: dict[str, np.ndarray], fit_seconds: float | None,
                    eval_seconds: float | None, peak_memory_bytes: int | None,
-                   split_summary: dict) -> None:
+                   split_summary: dict, training: dict | None = None) -> None:
         """Finalise ``run_id`` as ``done`` with its results, in one transaction.
 
         ``metrics``: name -> finite mean over users. ``users``: int [U] user indices (unique),
         ``per_user``: metric -> [U] values aligned with ``users`` (stored float32, zlib);
         ``users`` may be None only when ``per_user`` is empty. Seconds and bytes are >= 0 or None.
-        A run marked ``interrupted`` by :meth:`mark_interrupted` (its owner looked dead)
-        may still be finished by its owner.
+        ``training``: what training did (``RunRecord.training_info``), None = nothing reported.
+        A run taken over because its owner looked dead may still be finished by that owner;
+        a run failed or interrupted on purpose may not.
         """
         metric_rows = self._metric_rows(run_id, metrics)
         blobs = self._per_user_blobs(run_id, users, per_user)
@@ -247,16 +421,17 @@ class ResultStore:
                    _optional_number(eval_seconds, "eval_seconds"),
                    _optional_number(peak_memory_bytes, "peak_memory_bytes", integer=True))
         summary_json = self._json(split_summary, "split_summary")
+        training_json = self._json({} if training is None else training, "training")
 
         def finish(conn: sqlite3.Connection) -> None:
             status, error = self._status(conn, run_id)
-            if status == "done" or (status == "failed" and error != "interrupted"):
+            if status in ("done", "failed") or (status == "interrupted" and error != OWNER_GONE):
                 raise StoreError(f"run {run_id} in {self.path} is already {status}; start a new run "
                                  f"to record new results")
             conn.execute(
                 "UPDATE runs SET status = 'done', error = NULL, finished_at = ?, fit_seconds = ?, "
-                "eval_seconds = ?, peak_memory_bytes = ?, split_summary = ? WHERE id = ?",
-                (time.time(), *numbers, summary_json, run_id))
+                "eval_seconds = ?, peak_memory_bytes = ?, split_summary = ?, training_info = ? "
+                "WHERE id = ?", (time.time(), *numbers, summary_json, training_json, run_id))
             conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
             conn.execute("DELETE FROM per_user WHERE run_id = ?", (run_id,))
             conn.executemany("INSERT INTO metrics (run_id, name, value) VALUES (?, ?, ?)", metric_rows)
@@ -266,40 +441,43 @@ class ResultStore:
 
         self._write(finish, f"finishing run {run_id}")
 
+    def _end(self, run_id: int, status: str, message: str) -> None:
+        def end(conn: sqlite3.Connection) -> None:
+            current, _ = self._status(conn, run_id)
+            if current == "done":
+                raise StoreError(f"run {run_id} in {self.path} is already done; it cannot be "
+                                 f"{status} now")
+            conn.execute("UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+                         (status, message, time.time(), int(run_id)))
+
+        self._write(end, f"marking run {run_id} {status}")
+
     def fail_run(self, run_id: int, error: str) -> None:
         """Finalise ``run_id`` as ``failed`` with ``error`` (one line saying why)."""
-        message = str(error) or "failed"
+        self._end(run_id, "failed", str(error) or "failed")
 
-        def fail(conn: sqlite3.Connection) -> None:
-            status, _ = self._status(conn, run_id)
-            if status == "done":
-                raise StoreError(f"run {run_id} in {self.path} is already done; it cannot fail now")
-            conn.execute("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?",
-                         (message, time.time(), run_id))
-
-        self._write(fail, f"failing run {run_id}")
+    def interrupt_run(self, run_id: int, reason: str = "interrupted") -> None:
+        """Finalise ``run_id`` as ``interrupted`` (Ctrl-C, SIGTERM): never ranked, redone
+        by the next claim of its configuration."""
+        self._end(run_id, "interrupted", str(reason) or "interrupted")
 
     def mark_interrupted(self, *, stale_after: float | None = None) -> int:
-        """Mark ``running`` runs whose process is gone as ``failed`` (error ``"interrupted"``).
+        """Mark ``running`` runs whose process is gone as ``interrupted``.
 
         A run's owner is dead when its pid no longer exists on this host or was reused
-        by another process. Runs owned by another host are only marked when older than
-        ``stale_after`` seconds (if given). Runs from a version-1 store carry no owner and
-        count as dead. Returns how many runs were marked.
+        by another process. Runs owned by another host are only marked when their last
+        heartbeat is older than ``stale_after`` seconds (if given). Runs from a version-1
+        store carry no owner and count as dead. Returns how many runs were marked.
         """
 
         def mark(conn: sqlite3.Connection) -> int:
             now = time.time()
-            dead = []
-            for run_id, host, pid, token, started in conn.execute(
-                    "SELECT id, owner_host, owner_pid, owner_token, started_at FROM runs "
-                    "WHERE status = 'running'").fetchall():
-                alive = None if pid is None else Owner(host or "", int(pid), token or "").is_alive()
-                if pid is None or alive is False or (
-                        alive is None and stale_after is not None and now - started > stale_after):
-                    dead.append((now, run_id))
-            conn.executemany("UPDATE runs SET status = 'failed', error = 'interrupted', "
-                             "finished_at = ? WHERE id = ?", dead)
+            dead = [(OWNER_GONE, now, run_id) for run_id, host, pid, token, beat in conn.execute(
+                "SELECT id, owner_host, owner_pid, owner_token, COALESCE(heartbeat_at, started_at) "
+                "FROM runs WHERE status = 'running'").fetchall()
+                    if not is_live(host, pid, token, beat, now, stale_after)]
+            conn.executemany("UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? "
+                             "WHERE id = ?", dead)
             return len(dead)
 
         return self._write(mark, "marking interrupted runs")
@@ -322,12 +500,14 @@ class ResultStore:
     def runs(self, *, dataset: str | None = None, split: str | None = None,
              protocol: str | None = None, status: str | None = "done",
              model: str | None = None) -> list[RunRecord]:
-        """Runs matching every given filter (None = any), oldest first."""
+        """Runs matching every given filter (None = any), oldest first. ``model`` is a
+        qualified name ("recplug:pop") or a bare one ("pop": that name from any distribution)."""
         if status is not None and status not in RUN_STATUSES:
             raise ConfigError(f"status must be one of {', '.join(RUN_STATUSES)} or None, got {status!r}")
         clauses, params = [], []
+        model_column = "model" if model is None or ":" in model else "substr(model, instr(model, ':') + 1)"
         for column, value in (("dataset", dataset), ("split", split), ("protocol", protocol),
-                              ("status", status), ("model", model)):
+                              ("status", status), (model_column, model)):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
@@ -454,15 +634,16 @@ class ResultStore:
     def _record(self, row: tuple, metrics: dict[str, float]) -> RunRecord:
         (run_id, model, plugin_dist, plugin_version, hyperparameters, dataset, fingerprint, split,
          split_params, seed, protocol, ties, ks, status, error, started_at, finished_at, env,
-         fit_seconds, eval_seconds, peak_memory, split_summary) = row
+         fit_seconds, eval_seconds, peak_memory, split_summary, training, training_info) = row
         try:
             spec = RunSpec(model=model, plugin_dist=plugin_dist, plugin_version=plugin_version,
                            hyperparameters=json.loads(hyperparameters), dataset=dataset,
                            dataset_fingerprint=fingerprint, split=split,
                            split_params=json.loads(split_params), seed=seed, protocol=protocol,
-                           ties=ties, ks=tuple(json.loads(ks)))
+                           ties=ties, ks=tuple(json.loads(ks)), training=json.loads(training))
             env_dict = json.loads(env)
             summary = json.loads(split_summary) if split_summary else {}
+            info = json.loads(training_info) if training_info else {}
         except (ValueError, ConfigError) as exc:
             raise StoreError(f"run {run_id} in {self.path} is damaged ({exc}); delete it or pass "
                              f"another --db") from None
@@ -470,7 +651,7 @@ class ResultStore:
             id=run_id, spec=spec, status=status, error=error, started_at=started_at,
             finished_at=finished_at, env=env_dict, fit_seconds=fit_seconds, eval_seconds=eval_seconds,
             peak_memory_bytes=peak_memory, metrics=metrics, split_summary=summary,
-            _loader=functools.partial(self._load_per_user, run_id))
+            training_info=info, _loader=functools.partial(self._load_per_user, run_id))
 
     def _load_per_user(self, run_id: int) -> PerUser:
         """Decode a run's per-user arrays; opens the file read-only if the store was closed."""
@@ -480,7 +661,8 @@ class ResultStore:
                               f"reading per-user arrays of run {run_id}")
         else:
             try:
-                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                mode = "mode=ro" if self._wal_path().exists() else "immutable=1"
+                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?{mode}", uri=True,
                                        timeout=self._busy_timeout)
                 try:
                     rows = conn.execute(query, (run_id,)).fetchall()
