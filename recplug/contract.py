@@ -4,6 +4,20 @@ A model is any class with ``recplug_api``, ``tags``, ``__init__(**hyperparameter
 ``get_params()``, ``fit(train, options)`` and ``score(batch)``; rating models add
 ``predict(users, items)``. :class:`Model` is an optional base class that supplies
 ``get_params``/``set_params``/``clone`` the scikit-learn way.
+
+Optional parts, each checked by the conformance kit when present:
+
+- ``parameter_constraints``: a class attribute ``{hyperparameter: Constraint}`` (see
+  :mod:`recplug.training.constraints`) covering every ``__init__`` parameter, plus an
+  optional classmethod ``check_param_relations(params)``; the runner checks them before
+  any data loads, and tuners read the search ranges from them.
+- ``latent_factors(batch)`` (:class:`FactorModel`): a model whose scores are
+  ``user_factors @ item_factors.T (+ item_bias)`` says so; the evaluator then ranks with
+  the fused scoring + top-K kernel instead of asking for the ``[B, n_items]`` scores.
+- ``save(path)`` / ``load(path)``: weights, hyperparameters and the fitted shapes, no
+  arbitrary pickle; a file made for another model or item count is refused.
+- ``Tags(iterative=False)``: the model does not fit in epochs, so the epoch budget,
+  patience and validation metric are not part of its run identity.
 """
 
 from __future__ import annotations
@@ -29,6 +43,9 @@ class Tags:
     needs_timestamps: bool = False  #: cannot fit without timestamps
     supports_cuda: bool = False     #: fit/score can run on a CUDA device
     task: Literal["ranking", "rating"] = "ranking"
+    #: fits in epochs: reads FitOptions.max_epochs, patience and the validator. False for
+    #: closed-form or counting models, whose runs then ignore (and are not keyed by) them.
+    iterative: bool = True
 
 
 class TrainData:
@@ -52,8 +69,9 @@ class TrainData:
         """Chronological items of one user (int32)."""
         return self.seq_items[self.seq_indptr[user]:self.seq_indptr[user + 1]]
 
-    def item_popularity(self) -> np.ndarray:
-        """Distinct users per item (int64[n_items])."""
+    def item_user_counts(self) -> np.ndarray:
+        """Distinct users per item (int64[n_items]); interactions per item, duplicates
+        counted: ``interactions.item_interaction_counts()``."""
         return np.bincount(self.csr.indices, minlength=self.n_items).astype(np.int64)
 
     def __len__(self) -> int:
@@ -78,7 +96,8 @@ class ScoreBatch:
         lengths = np.ascontiguousarray(lengths, dtype=np.int32)
         histories = np.asarray(histories, dtype=np.int32)
         if histories.ndim != 2 or histories.shape[0] != len(self.users) or len(lengths) != len(self.users):
-            raise ValueError(f"ScoreBatch: histories {histories.shape} and lengths {lengths.shape} "
+            from recplug.errors import ContractError
+            raise ContractError(f"ScoreBatch: histories {histories.shape} and lengths {lengths.shape} "
                              f"must have one row per user ({len(self.users)})")
         mask = np.arange(histories.shape[1])[None, :] < lengths[:, None]
         self._indptr = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
@@ -177,6 +196,20 @@ class FitOptions:
     patience: int = 5                   #: epochs without improvement before stopping
     progress: Callable[[EpochReport], None] | None = None
     validator: Validator | None = None
+
+
+@runtime_checkable
+class FactorModel(Protocol):
+    """A model whose scores are ``user_vecs @ item_vecs.T (+ item_bias)`` declares its factors.
+
+    ``latent_factors(batch)`` returns ``(user_vecs [B, d], item_vecs [n_items, d], item_bias
+    [n_items] or None)``, float32 NumPy arrays or CPU torch tensors, for the users of
+    ``batch``. On the CPU the evaluator then ranks with ``kernels.fused_topk`` and never
+    builds the ``[B, n_items]`` score matrix; ``score(batch)`` must still give the same
+    scores (the kit checks both agree, up to float32 rounding, and rank alike).
+    """
+
+    def latent_factors(self, batch: "ScoreBatch") -> tuple[Any, Any, Any]: ...
 
 
 def param_names(cls: type) -> list[str]:

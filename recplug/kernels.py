@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from recplug.errors import KernelInputError, KernelsNotBuiltError
+from recplug.vocabulary import METRICS, TIE_CODES
 
 REBUILD_HINT = (
     "rebuild it from the repository root with: "
@@ -49,9 +50,9 @@ def build_info() -> dict[str, Any]:
 
 # ---- top-K selection, fused scoring and ranking metrics (csrc/topk.h, fused.h, metrics.h) ----
 #: Tie policies of the top-K kernels (DESIGN.md §5) and their codes in the extension.
-TIE_POLICIES = {"random": 0, "optimistic": 1, "pessimistic": 2}
+TIE_POLICIES = TIE_CODES  # from recplug.vocabulary, their one home
 #: Names and order of the arrays returned by :func:`ranking_metrics`.
-METRIC_NAMES = ("hr", "recall", "ndcg", "mrr", "precision", "map")
+METRIC_NAMES = METRICS
 _INT32_MAX = 2**31 - 1
 
 

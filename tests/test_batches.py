@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from recplug.contract import PAD, ScoreBatch
+from recplug.errors import ContractError
 from recplug.evaluation.batches import csr_rows, make_batch
 
 
@@ -35,7 +36,7 @@ def test_constructor_matches_from_sequences():
     lazy = make_batch(np.array([2, 0]), SEQ_INDPTR, SEQ_ITEMS, 10, "cpu")
     eager = ScoreBatch(np.array([2, 0]), lazy.histories, lazy.lengths, 10)
     assert eager.recent(3).tolist() == lazy.recent(3).tolist()
-    with pytest.raises(ValueError, match="one row per user"):
+    with pytest.raises(ContractError, match="one row per user"):
         ScoreBatch(np.array([0]), np.zeros((2, 3)), np.zeros(2), 10)
 
 

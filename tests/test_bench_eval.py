@@ -7,10 +7,8 @@ import numpy as np
 import pytest
 
 from recplug.bench.eval import EmbeddingModel, _torch_pipeline
-from test_models_data import needs_kernels
 
 
-@needs_kernels
 def test_torch_alternative_gives_the_evaluators_ndcg():
     pytest.importorskip("torch")
     from recplug.data.synthetic import generate

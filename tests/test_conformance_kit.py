@@ -37,7 +37,7 @@ class CoPop(Model):
         csr = train.csr
         self.cooc_ = np.asarray((csr.T @ csr).toarray(), dtype=np.float32)
         np.fill_diagonal(self.cooc_, 0.0)
-        pop = train.item_popularity().astype(np.float32)
+        pop = train.item_user_counts().astype(np.float32)
         self.pop_ = pop / max(float(pop.max()), 1.0)
         self.noise_ = self._noise(train.n_items, options)
         if options.progress:
@@ -82,7 +82,7 @@ class LastItem(Model):
             seq = train.sequence(user)
             np.add.at(trans, (seq[:-1], seq[1:]), 1.0)
         self.trans_ = trans
-        self.pop_ = train.item_popularity().astype(np.float32) / max(len(train), 1)
+        self.pop_ = train.item_user_counts().astype(np.float32) / max(len(train), 1)
         return self
 
     def score(self, batch: ScoreBatch) -> np.ndarray:
@@ -222,7 +222,7 @@ class NoGetParams:
         self.alpha = alpha
 
     def fit(self, train, options):
-        self.pop_ = train.item_popularity().astype(np.float32)
+        self.pop_ = train.item_user_counts().astype(np.float32)
         return self
 
     def score(self, batch):

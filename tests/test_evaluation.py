@@ -94,7 +94,6 @@ def test_matches_reference_implementation(ties, integer_scores):
     rng = np.random.default_rng(1)
     table = rng.integers(0, 3, size=(40, 30)) if integer_scores else rng.standard_normal((40, 30))
     table = table.astype(np.float32)
-    table[5, :4] = np.nan
     ks = (1, 3, 5, 10)
     result = evaluate(TableModel(table), split, "test", EvalConfig(ks=ks, ties=ties, seed=7))
     ref = reference(table, split, ks, ties, seed=7)
@@ -139,8 +138,7 @@ def test_same_numbers_for_any_batch_chunk_thread(batch_size, chunk_size, threads
 def test_torch_path_equals_kernel_path(ties):
     split = make_split(seed=9)
     table = np.random.default_rng(4).integers(0, 3, size=(40, 30)).astype(np.float32)
-    table[0, 3] = np.nan
-    table[1, :] = -np.inf
+    table[1, :] = -3.0  # a constant row: every item ties
     cpu = evaluate(TableModel(table), split, "test", EvalConfig(ks=(1, 5, 10), ties=ties))
     via_torch = evaluate(TableModel(table), split, "test", EvalConfig(ks=(1, 5, 10), ties=ties, force_torch=True))
     for name in cpu.per_user:
@@ -176,13 +174,45 @@ def test_fused_factor_path_equals_score_path():
     V = rng.standard_normal((30, 8)).astype(np.float32)
 
     class Factorised(TableModel):
-        def score_factors(self, batch):
-            return U[batch.users], V
+        def latent_factors(self, batch):
+            return U[batch.users], V, None
 
     plain = evaluate(TableModel(U @ V.T), split, "test", EvalConfig(ks=(5, 10)))
     fused = evaluate(Factorised(U @ V.T), split, "test", EvalConfig(ks=(5, 10)))
     for name in plain.per_user:
         np.testing.assert_allclose(plain.per_user[name], fused.per_user[name], rtol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("force_torch", [False, True])
+def test_non_finite_scores_fail_naming_model_count_and_first_user(bad, force_torch):
+    split = make_split(seed=3)
+    table = np.random.default_rng(1).standard_normal((40, 30)).astype(np.float32)
+    first = int(split.test_targets.users()[2])
+    table[first, :3] = bad
+    table[int(split.test_targets.users()[5]), 0] = bad
+    with pytest.raises(EvaluationError, match=rf"TableModel returned 4 non-finite scores .*first for user {first}\b"):
+        evaluate(TableModel(table), split, "test", EvalConfig(ks=(5,), force_torch=force_torch))
+
+
+def test_non_finite_factors_fail():
+    split = make_split(seed=17)
+    U = np.ones((40, 4), np.float32)
+    V = np.ones((30, 4), np.float32)
+    V[7, 1] = np.nan
+
+    class Factorised(TableModel):
+        def latent_factors(self, batch):
+            return U[batch.users], V, None
+
+    with pytest.raises(EvaluationError, match="non-finite item factors"):
+        evaluate(Factorised(U @ V.T), split, "test", EvalConfig(ks=(5,)))
+
+
+def test_constant_scores_are_not_rejected():
+    split = make_split(seed=3)
+    result = evaluate(TableModel(np.full((40, 30), 2.0, np.float32)), split, "test", EvalConfig(ks=(5,)))
+    assert result.boundary_tie_rate == 1.0
 
 
 def test_bad_scores_are_reported():

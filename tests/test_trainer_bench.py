@@ -7,7 +7,6 @@ import pytest
 
 from recplug.bench.common import BenchRow
 from recplug.bench.train import ml1m_shaped, numpy_negatives, run
-from test_models_data import needs_kernels
 
 
 def test_ml1m_shaped_data_has_distinct_pairs_and_min_counts():
@@ -29,7 +28,6 @@ def test_numpy_negatives_avoid_positives():
     assert not dense[users, negatives].any()
 
 
-@needs_kernels
 @pytest.mark.parametrize("model", ["bpr", "sasrec"])
 def test_run_returns_one_row(model):
     data = ml1m_shaped(n_users=40, n_items=120, interactions=1200, seed=2)

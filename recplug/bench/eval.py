@@ -26,8 +26,8 @@ class EmbeddingModel:
     def score(self, batch):
         return self.user_emb[batch.users] @ self.item_emb.T
 
-    def score_factors(self, batch):
-        return self.user_emb[batch.users], self.item_emb
+    def latent_factors(self, batch):
+        return self.user_emb[batch.users], self.item_emb, None
 
 
 def _torch_pipeline(user_emb, item_emb, hist_csr, targets, ks, batch_size):

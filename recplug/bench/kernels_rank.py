@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from recplug.bench.common import BenchRow, limited_threads, median_seconds, paired_medians
+from recplug.errors import ConfigError
 from recplug.kernels import fused_topk, masked_topk, ranking_metrics
 
 THREADS = 2
@@ -236,7 +237,7 @@ def _metric_row(data: Synthetic, repeats: int) -> BenchRow:
 def run(scale: str = "ml1m", repeats: int = 5) -> list[BenchRow]:
     """All ranking-kernel rows at ``scale`` ("ml1m" or "large"), each timed against its alternative."""
     if scale not in SCALES:
-        raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
+        raise ConfigError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
     data = synthetic(scale)
     block = SCALES[scale][4] or data.n_users
     note = "" if block == data.n_users else f" (block of {block} of {data.n_users} users)"

@@ -23,6 +23,7 @@ import numpy as np
 from recplug.bench.common import BenchRow, limited_threads, median_seconds
 from recplug.contract import FitOptions, TrainData
 from recplug.data.interactions import Interactions, Vocabulary
+from recplug.errors import ConfigError
 
 TARGETS = {"bpr": 2.0, "sasrec": 1.0}
 ALTERNATIVE = "torch DataLoader(TensorDataset) + NumPy negatives"
@@ -70,12 +71,12 @@ def _plain_bpr_epoch(train: TrainData, params: dict[str, Any], device: str, seed
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from recplug.models.bpr import _module
+    from recplug.models.mf.bpr import BPR
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     csr = train.csr
-    module = _module(train.n_users, train.n_items, params["factors"], params["init_std"]).to(device)
+    module = BPR(**params).build(train.n_users, train.n_items).to(device)
     optimizer = torch.optim.Adam(module.parameters(), lr=params["lr"])
     dense = csr.toarray() > 0
     users = np.repeat(np.arange(train.n_users), np.diff(csr.indptr))
@@ -100,15 +101,15 @@ def _plain_sasrec_epoch(train: TrainData, params: dict[str, Any], device: str, s
     import torch.nn.functional as F
     from torch.utils.data import DataLoader, TensorDataset
 
-    from recplug.models.sasrec import _network, training_windows
+    from recplug.models.sequential.sasrec import SASRec
+    from recplug.training.sequences import next_item_windows
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     max_len = params["max_len"]
-    net = _network(train.n_items, max_len, params["hidden"], params["n_blocks"], params["n_heads"],
-                   params["dropout"]).to(device)
+    net = SASRec(**params).build(train.n_users, train.n_items).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=params["lr"], betas=(0.9, 0.98))
-    row_users, inputs, targets = training_windows(train.seq_indptr, train.seq_items, max_len)
+    row_users, inputs, targets = next_item_windows(train.seq_indptr, train.seq_items, max_len)
     dense = train.csr.toarray() > 0
     valid = targets != 0
     negatives = np.zeros_like(targets)
@@ -139,11 +140,11 @@ def run(model: str = "bpr", repeats: int = 3, *, device: str = "cpu", threads: i
     ``data`` defaults to :func:`ml1m_shaped`; SASRec uses ``max_len=200`` (the paper's
     ML-1M setting), BPR 64 factors and batches of 1,024; ``params`` overrides hyperparameters.
     """
-    from recplug.models.bpr import BPR
-    from recplug.models.sasrec import SASRec
+    from recplug.models.mf.bpr import BPR
+    from recplug.models.sequential.sasrec import SASRec
 
     if model not in TARGETS:
-        raise ValueError(f"model must be one of {sorted(TARGETS)}, got {model!r}")
+        raise ConfigError(f"model must be one of {sorted(TARGETS)}, got {model!r}")
     train = data if data is not None else ml1m_shaped()
     if model == "bpr":
         ours_model = BPR(factors=64, batch_size=1024)

@@ -207,9 +207,9 @@ class Interactions:
     def _item_counts(self) -> np.ndarray:
         return _frozen(np.bincount(self.items, minlength=self.n_items).astype(np.int64))
 
-    def item_popularity(self) -> np.ndarray:
-        """Interaction count per item (int64, duplicates counted); a fresh copy on each call
-        (the counts are computed once)."""
+    def item_interaction_counts(self) -> np.ndarray:
+        """Interactions per item (int64, duplicates counted); a fresh copy on each call
+        (the counts are computed once). Distinct users per item: ``TrainData.item_user_counts``."""
         return self._item_counts.copy()
 
     def fingerprint(self) -> str:

@@ -1,4 +1,4 @@
-"""Evaluation settings and metric names."""
+"""Evaluation settings (the metric and tie vocabularies live in :mod:`recplug.vocabulary`)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,9 @@ from dataclasses import dataclass, field
 
 from recplug.errors import ConfigError
 
-#: per-user ranking metrics, in the kernels' key order
-METRICS = ("hr", "recall", "ndcg", "mrr", "precision", "map")
-#: how metric keys are displayed (NDCG@10 ...)
-DISPLAY = {"hr": "HR", "recall": "Recall", "ndcg": "NDCG", "mrr": "MRR",
-           "precision": "Precision", "map": "MAP"}
-TIES = ("random", "pessimistic", "optimistic")
-SAMPLERS = ("uniform", "popularity")
-#: tier each tie policy gives a row's targets: above (+1), below (-1) or level with (0) equal scores
-TIE_TIER = {"random": 0, "pessimistic": -1, "optimistic": 1}
+from recplug.vocabulary import DISPLAY, METRICS, SAMPLERS, TIES
+
+__all__ = ["DISPLAY", "METRICS", "EvalConfig", "metric_name"]
 
 
 @dataclass(frozen=True)
@@ -36,26 +30,27 @@ class EvalConfig:
     negatives: int | None = None
     sampler: str = "uniform"
     force_torch: bool = False  #: run the torch path on CPU too (tests compare both paths)
+    use_factors: bool = True   #: rank FactorModels with the fused kernel (False: through score())
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         ks = tuple(sorted({int(k) for k in self.ks}))
         if not ks or ks[0] < 1:
-            raise ConfigError(f"--k needs positive integers, got {self.ks!r}")
+            raise ConfigError(f"ks must be positive integers, got {self.ks!r}")
         object.__setattr__(self, "ks", ks)
         unknown = [m for m in self.metrics if m not in METRICS]
         if unknown:
-            raise ConfigError(f"unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
+            raise ConfigError(f"metrics: unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
         if self.ties not in TIES:
-            raise ConfigError(f"--ties must be one of {', '.join(TIES)}, got {self.ties!r}")
+            raise ConfigError(f"ties must be one of {', '.join(TIES)}, got {self.ties!r}")
         if self.sampler not in SAMPLERS:
-            raise ConfigError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+            raise ConfigError(f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.chunk_size is not None and self.chunk_size < 1:
             raise ConfigError(f"chunk_size must be >= 1, got {self.chunk_size}")
         if self.negatives is not None and self.negatives < 1:
-            raise ConfigError(f"--negatives must be >= 1, got {self.negatives}")
+            raise ConfigError(f"negatives must be >= 1, got {self.negatives}")
 
     @property
     def max_k(self) -> int:

@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 
 from recplug import kernels
-from recplug.evaluation.config import TIE_TIER, EvalConfig
+from recplug.evaluation.collector import Collector, EvalResult, as_scores
+from recplug.evaluation.config import EvalConfig
 from recplug.splits.base import Split
+from recplug.vocabulary import TIE_TIER
 
 
 def _positives(history_csr, targets, n_users: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,20 +46,18 @@ def rank_candidates(cand_scores: np.ndarray, cand_items: np.ndarray, is_target: 
 
 
 def evaluate_sampled(model: Any, split: Split, which: str, config: EvalConfig,
-                     *, device: str = "cpu"):
-    from recplug.evaluation.evaluator import Collector, _as_scores
-
+                     *, device: str = "cpu") -> EvalResult:
     run = Collector(split, which, config)
     pos_indptr, pos_items = _positives(run.history.csr(), run.targets, run.history.n_users)
     popularity = None
     if config.sampler == "popularity":
-        popularity = split.train.item_popularity().astype(np.float64)
+        popularity = split.train.item_interaction_counts().astype(np.float64)
     negatives = kernels.sample_negatives(run.users, pos_indptr, pos_items, run.n_items, config.negatives,
                                          seed=config.seed, popularity=popularity, replace=False,
                                          threads=config.threads)
     counts = run.targets.counts()
     for start, batch_users, batch in run.batches(device):
-        scores = _as_scores(model.score(batch), batch, model)
+        scores = as_scores(model.score(batch), batch, model)
         if not isinstance(scores, np.ndarray):
             scores = scores.cpu().numpy()
         t_indptr, t_items = run.batch_targets(batch_users)

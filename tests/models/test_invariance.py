@@ -6,18 +6,19 @@ import numpy as np
 import pytest
 import torch
 
-from recplug.models.bpr import BPR
-from recplug.models.ease import EASE
-from recplug.models.itemknn import ItemKNN
-from recplug.models.pop import Popularity
-from recplug.models.sasrec import SASRec
-from test_models_data import batch_of, chains, clustered, needs_kernels, options, to_numpy
+from recplug.models.mf.bpr import BPR
+from recplug.models.baselines.ease import EASE
+from recplug.models.baselines.itemknn import ItemKNN
+from recplug.models.baselines.pop import Popularity
+from recplug.models.sequential.sasrec import SASRec
+from recplug.testing.generated import batch_of, chains, clustered, options
+from recplug.testing import to_numpy
 
 CASES = [
     pytest.param(Popularity, {}, "clustered", id="pop"),
-    pytest.param(ItemKNN, {"k": 10}, "clustered", id="itemknn", marks=needs_kernels),
-    pytest.param(EASE, {"l2": 50.0}, "clustered", id="ease", marks=needs_kernels),
-    pytest.param(BPR, {"epochs": 2}, "clustered", id="bpr", marks=needs_kernels),
+    pytest.param(ItemKNN, {"k": 10}, "clustered", id="itemknn"),
+    pytest.param(EASE, {"l2": 50.0}, "clustered", id="ease"),
+    pytest.param(BPR, {"epochs": 2}, "clustered", id="bpr"),
     pytest.param(SASRec, {"epochs": 2, "loss": "ce", "max_len": 20}, "chains", id="sasrec"),
 ]
 

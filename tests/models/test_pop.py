@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from recplug.errors import ModelError
-from recplug.models.pop import Popularity
-from test_models_data import batch_of, clustered, hit_rate, make_train, options
+from recplug.models.baselines.pop import Popularity
+from recplug.testing.generated import batch_of, clustered, hit_rate, make_train, options
 
 
 def test_scores_are_distinct_users_per_item_for_everyone():

@@ -5,49 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from recplug.contract import PAD, ScoreBatch
 from recplug.errors import ConfigError, ModelError
-from recplug.models.pop import Popularity
-from recplug.models.sasrec import SASRec, training_windows
-from test_models_data import batch_of, chains, hit_rate, needs_kernels, options, to_numpy
+from recplug.models.baselines.pop import Popularity
+from recplug.models.sequential.sasrec import SASRec
+from recplug.testing.generated import batch_of, chains, hit_rate, options
+from recplug.testing import to_numpy
 
 FAST = dict(epochs=15, lr=5e-3, batch_size=64, hidden=32, max_len=16, dropout=0.1)
-
-
-def reference_windows(sequences: list[list[int]], max_len: int):
-    users, inputs, targets = [], [], []
-    for u, seq in enumerate(sequences):
-        end = len(seq)
-        while end - 1 >= 1:  # targets are seq[1:]
-            lo = max(1, end - max_len)
-            tgt = [s + 1 for s in seq[lo:end]]
-            inp = [s + 1 for s in seq[lo - 1:end - 1]]
-            pad = [0] * (max_len - len(tgt))
-            users.append(u)
-            inputs.append(pad + inp)
-            targets.append(pad + tgt)
-            end = lo
-    return users, inputs, targets
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(st.integers(0, 9), max_size=12), min_size=1, max_size=6), st.integers(1, 5))
-def test_training_windows_match_reference(sequences, max_len):
-    indptr = np.zeros(len(sequences) + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum([len(s) for s in sequences])
-    items = np.array([i for s in sequences for i in s], dtype=np.int32)
-    users, inputs, targets = training_windows(indptr, items, max_len)
-    ref_users, ref_inputs, ref_targets = reference_windows(sequences, max_len)
-    # same rows, whatever their order
-    got = sorted(zip(users.tolist(), inputs.tolist(), targets.tolist()))
-    assert got == sorted(zip(ref_users, ref_inputs, ref_targets))
-    assert inputs.dtype == targets.dtype == np.int64 and users.dtype == np.int32
-    assert inputs.shape == targets.shape == (len(ref_users), max_len)
-    # every position after a user's first item is a target exactly once
-    assert int((targets != 0).sum()) == sum(max(len(s) - 1, 0) for s in sequences)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +82,6 @@ def test_same_seed_same_scores_other_seed_differs(gen):
     assert not np.array_equal(a, c)
 
 
-@needs_kernels
 def test_learns_the_order_with_sampled_negatives(gen):
     model = SASRec(loss="bce", **FAST).fit(gen.train, options())
     pop = Popularity().fit(gen.train, options())
@@ -147,9 +112,8 @@ def test_score_before_fit():
                                   np.ones(1, np.int32), 3))
 
 
-@needs_kernels
 def test_bce_with_a_user_who_consumed_every_item():
-    from test_models_data import make_train
+    from recplug.testing.generated import make_train
 
     train = make_train(np.array([0, 0, 0, 1, 1]), np.array([0, 1, 2, 2, 0]), 2, 3)
     reports = []

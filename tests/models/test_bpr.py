@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from recplug.contract import EpochReport
+from recplug.contract import EpochReport, TrainData
 from recplug.errors import ConfigError, ModelError
-from recplug.models.bpr import BPR, bpr_triples
-from recplug.models.pop import Popularity
-from test_models_data import batch_of, clustered, hit_rate, needs_kernels, options, to_numpy
+from recplug.models.mf.bpr import BPR
+from recplug.models.baselines.pop import Popularity
+from recplug.testing.generated import batch_of, clustered, hit_rate, options
+from recplug.testing import to_numpy
 
-pytestmark = needs_kernels
 
 FAST = dict(epochs=30, batch_size=256, lr=5e-3)
 
@@ -22,9 +22,15 @@ def gen():
     return clustered(seed=7)
 
 
+def bpr_triples(train, seed):
+    model = BPR()
+    model.prepare(train, options())
+    return model.triples(seed)
+
+
 def test_triples_cover_each_positive_once_with_a_true_negative(gen):
     csr = gen.train.csr
-    users, pos, neg = bpr_triples(csr, seed=3)
+    users, pos, neg = bpr_triples(gen.train, seed=3)
     assert users.dtype == pos.dtype == neg.dtype == np.int64
     assert len(users) == csr.nnz
     dense = csr.toarray() > 0
@@ -32,8 +38,8 @@ def test_triples_cover_each_positive_once_with_a_true_negative(gen):
     assert len(set(zip(users.tolist(), pos.tolist()))) == csr.nnz  # ... exactly once
     assert not dense[users, neg].any()      # never a positive as a negative
     assert ((neg >= 0) & (neg < csr.shape[1])).all()
-    again = bpr_triples(csr, seed=3)[2]
-    other = bpr_triples(csr, seed=4)[2]
+    again = bpr_triples(gen.train, seed=3)[2]
+    other = bpr_triples(gen.train, seed=4)[2]
     np.testing.assert_array_equal(neg, again)
     assert not np.array_equal(neg, other)
 
@@ -89,12 +95,39 @@ def test_errors(gen):
 
 
 def test_a_user_who_consumed_every_item_is_left_out_of_training():
-    from test_models_data import make_train
+    from recplug.testing.generated import make_train
 
     # user 0 has all 4 items; user 1 has two
     train = make_train(np.array([0, 0, 0, 0, 1, 1]), np.array([0, 1, 2, 3, 0, 2]), 2, 4)
-    users, pos, neg = bpr_triples(train.csr, seed=0)
+    users, pos, neg = bpr_triples(train, seed=0)
     assert users.tolist() == [1, 1] and sorted(pos.tolist()) == [0, 2]
     assert set(neg.tolist()) <= {1, 3}
     model = BPR(factors=4, epochs=2).fit(train, options())
     assert torch.isfinite(model.score(batch_of(train, np.array([0, 1])))).all()
+
+
+def test_evaluation_takes_the_fused_factor_path_with_the_same_metrics(gen, monkeypatch):
+    from recplug import kernels
+    from recplug.data.synthetic import generate
+    from recplug.evaluation import EvalConfig, evaluate
+    from recplug.splits import make_split
+
+    split = make_split(generate(60, 50, 900, seed=2), "loo", seed=0)
+    model = BPR(factors=8, epochs=2).fit(TrainData(split.train), options())
+    calls = []
+    fused = kernels.fused_topk
+    monkeypatch.setattr(kernels, "fused_topk", lambda *a, **kw: calls.append(1) or fused(*a, **kw))
+    via_factors = evaluate(model, split, "test", EvalConfig(ks=(5, 10)))
+    assert calls, "BPR evaluation did not go through kernels.fused_topk"
+    calls.clear()
+    via_scores = evaluate(model, split, "test", EvalConfig(ks=(5, 10), use_factors=False))
+    assert not calls
+    for name in via_scores.per_user:
+        np.testing.assert_array_equal(via_factors.per_user[name], via_scores.per_user[name], err_msg=name)
+
+
+def test_declared_constraints_reject_before_any_data():
+    from recplug.training.constraints import check_model_params
+
+    with pytest.raises(ConfigError, match=r"lr=-1 is not allowed; lr must be a real number > 0"):
+        check_model_params(BPR, BPR(lr=-1).get_params())

@@ -1,7 +1,8 @@
-"""Small generated datasets with learnable structure, and a NumPy HR@K, for the model tests.
+"""Small generated datasets with learnable structure and a NumPy HR@K: does a model learn?
 
-Other model test files import these helpers (``from test_models_data import ...``); the
-tests below check that the generated structure is really there.
+``clustered`` (users mostly consume their cluster's items) suits collaborative models,
+``chains`` (item t+1 follows item t) sequential ones; ``hit_rate`` scores a fitted model
+on the held-out target of each user. recplug's model tests use them; plugins may too.
 """
 
 from __future__ import annotations
@@ -9,16 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pytest
 
-from recplug import kernels
 from recplug.contract import PAD, FitOptions, ScoreBatch, TrainData
 from recplug.data.interactions import Interactions, Vocabulary
-
-
-#: for tests that call kernels.spmm / kernels.sample_negatives (skipped until they are on main)
-needs_kernels = pytest.mark.skipif(not (hasattr(kernels, "spmm") and hasattr(kernels, "sample_negatives")),
-                                   reason="recplug.kernels.spmm/sample_negatives are not on this branch yet")
+from recplug.testing.checks import to_numpy
 
 
 @dataclass
@@ -102,13 +97,6 @@ def batch_of(train: TrainData, users: np.ndarray, device: str = "cpu") -> ScoreB
     return ScoreBatch(users, histories, lengths, train.n_items, device)
 
 
-def to_numpy(scores) -> np.ndarray:
-    """Scores as a float32 NumPy array, whatever the model returned."""
-    if hasattr(scores, "detach"):
-        scores = scores.detach().cpu().numpy()
-    return np.asarray(scores)
-
-
 def hit_rate(model, gen: Generated, k: int = 10) -> float:
     """HR@k of ``model`` on the held-out targets, training items masked (NumPy)."""
     scores = to_numpy(model.score(batch_of(gen.train, gen.users))).astype(np.float64).copy()
@@ -119,28 +107,5 @@ def hit_rate(model, gen: Generated, k: int = 10) -> float:
 
 
 def options(seed: int = 0, **kw) -> FitOptions:
+    """CPU, one thread, the given seed."""
     return FitOptions(device="cpu", seed=seed, threads=1, **kw)
-
-
-# ---- checks of the generators themselves -------------------------------------------
-
-def test_clustered_targets_are_unseen_in_cluster_items():
-    gen = clustered(seed=1)
-    seen = gen.train.csr[gen.users, gen.targets]
-    assert not np.asarray(seen).any()
-    assert np.array_equal(gen.targets % 6, gen.users % 6)
-
-
-def test_chains_follow_the_successor_mostly():
-    gen = chains(seed=2)
-    seq = gen.train.seq_items.reshape(300, 16)
-    followed = (gen.successor[seq[:, :-1]] == seq[:, 1:]).mean()
-    assert 0.85 < followed < 0.95
-    assert np.array_equal(gen.targets, gen.successor[seq[:, -1]])
-
-
-def test_batch_of_pads_histories_at_the_end():
-    gen = make_train(np.array([0, 0, 1]), np.array([2, 1, 0]), 3, 3)
-    batch = batch_of(gen, np.array([0, 1, 2]))
-    assert batch.histories.tolist() == [[2, 1], [0, PAD], [PAD, PAD]]
-    assert batch.lengths.tolist() == [2, 1, 0]

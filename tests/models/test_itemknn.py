@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import recplug.models.itemknn as itemknn
+import recplug.models.baselines.itemknn as itemknn
 from recplug.errors import ConfigError
-from recplug.models.itemknn import ItemKNN, top_k_per_row
-from recplug.models.pop import Popularity
-from test_models_data import batch_of, clustered, hit_rate, make_train, needs_kernels, options
+from recplug.models.baselines.itemknn import ItemKNN, top_k_per_row
+from recplug.models.baselines.pop import Popularity
+from recplug.testing.generated import batch_of, clustered, hit_rate, make_train, options
 
 
 def random_train(seed: int, n_users: int = 30, n_items: int = 15, density: float = 0.3):
@@ -57,7 +57,6 @@ def test_top_k_per_row_breaks_ties_by_lower_column():
     np.testing.assert_array_equal(top_k_per_row(m, 2).toarray(), [[0.5, 0.9, 0, 0], [0, 0.1, 0, 0.2]])
 
 
-@needs_kernels
 def test_scores_match_dense_reference():
     train, dense = random_train(seed=11)
     model = ItemKNN(k=4, shrink=1.0).fit(train, options())
@@ -68,7 +67,6 @@ def test_scores_match_dense_reference():
     np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)
 
 
-@needs_kernels
 def test_beats_popularity_on_clustered_data_and_is_deterministic():
     gen = clustered(seed=4)
     model = ItemKNN(k=20).fit(gen.train, options())

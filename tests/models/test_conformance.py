@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from recplug.models.bpr import BPR
-from recplug.models.ease import EASE
-from recplug.models.itemknn import ItemKNN
-from recplug.models.pop import Popularity
-from recplug.models.sasrec import SASRec
+from recplug.models.mf.bpr import BPR
+from recplug.models.baselines.ease import EASE
+from recplug.models.baselines.itemknn import ItemKNN
+from recplug.models.baselines.pop import Popularity
+from recplug.models.sequential.sasrec import SASRec
 from recplug.testing import parametrize_models
 
 

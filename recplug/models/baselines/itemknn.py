@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
 from recplug import kernels
 from recplug.contract import FitOptions, Model, ScoreBatch, Tags, TrainData
-from recplug.errors import ConfigError
 from recplug.models._common import check_batch, check_fitted
+from recplug.models._files import SavedModel
+from recplug.training.constraints import Integer, Real, check_model_params
 
 #: co-occurrence entries computed at once while building (bounds the temporary memory)
 _BLOCK_ENTRIES = 1 << 24
@@ -25,7 +28,7 @@ def top_k_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
     return sp.csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=m.shape)
 
 
-class ItemKNN(Model):
+class ItemKNN(SavedModel, Model):
     """Shrunk cosine item-item similarity, the ``k`` nearest neighbours of each item.
 
     ``sim(i, j) = |U_i ∩ U_j| / (sqrt(|U_i|) sqrt(|U_j|) + shrink)`` over the binary
@@ -39,20 +42,18 @@ class ItemKNN(Model):
     NumPy ``[B, n_items]``.
     """
 
-    tags = Tags()
+    tags = Tags(iterative=False)
+    parameter_constraints = {
+        "k": Integer(1, None, search=(10, 1000, "log")),
+        "shrink": Real(0, None, search=(0.0, 100.0)),
+    }
 
     def __init__(self, k: int = 100, shrink: float = 10.0):
         self.k = k
         self.shrink = shrink
 
-    def _check_params(self) -> None:
-        if int(self.k) != self.k or self.k < 1:
-            raise ConfigError(f"ItemKNN: k must be a positive integer, got {self.k!r}")
-        if self.shrink < 0:
-            raise ConfigError(f"ItemKNN: shrink must be >= 0, got {self.shrink!r}")
-
     def fit(self, train: TrainData, options: FitOptions) -> "ItemKNN":
-        self._check_params()
+        check_model_params(type(self), self.get_params())
         x = train.csr.astype(np.float64)
         n_items = train.n_items
         xt = x.T.tocsr()                                        # item x user
@@ -74,6 +75,7 @@ class ItemKNN(Model):
             (neighbors.data.astype(np.float32), neighbors.indices.astype(np.int32),
              neighbors.indptr.astype(np.int64)), shape=(n_items, n_items))
         self.threads_ = int(options.threads or 0)
+        self.n_users_ = int(train.n_users)
         return self
 
     def score(self, batch: ScoreBatch) -> np.ndarray:
@@ -82,3 +84,14 @@ class ItemKNN(Model):
         history_t = np.ascontiguousarray(batch.history_csr().toarray().T, dtype=np.float32)
         scores_t = kernels.spmm(self.neighbors_, history_t, threads=self.threads_)  # [n_items, B]
         return np.ascontiguousarray(scores_t.T)
+
+    def fitted_state(self) -> tuple[dict[str, int], dict[str, Any]]:
+        check_fitted(self, "neighbors_")
+        m = self.neighbors_
+        return ({"n_users": self.n_users_, "n_items": m.shape[0]},
+                {"data": m.data, "indices": m.indices, "indptr": m.indptr})
+
+    def restore(self, shapes: dict[str, int], arrays: dict[str, Any], device: str) -> None:
+        n = shapes["n_items"]
+        self.neighbors_ = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=(n, n))
+        self.n_users_, self.threads_ = shapes["n_users"], 0

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import recplug.models.ease as ease
+import recplug.models.baselines.ease as ease
 from recplug.errors import ConfigError, ModelError
-from recplug.models.ease import EASE, ease_memory_bytes, ease_weights
-from recplug.models.pop import Popularity
-from test_models_data import batch_of, clustered, hit_rate, make_train, needs_kernels, options
+from recplug.models.baselines.ease import EASE, ease_memory_bytes, ease_weights
+from recplug.models.baselines.pop import Popularity
+from recplug.testing.generated import batch_of, clustered, hit_rate, make_train, options
 
 
 def reference_weights(dense: np.ndarray, l2: float) -> np.ndarray:
@@ -60,7 +60,6 @@ def test_bad_l2(l2):
         EASE(l2=l2).fit(gen.train, options())
 
 
-@needs_kernels
 def test_scores_are_history_times_weights_and_beat_popularity():
     gen = clustered(seed=5)
     model = EASE(l2=50.0).fit(gen.train, options())

@@ -1,0 +1,1 @@
+"""Sequential (next-item) models."""
