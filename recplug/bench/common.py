@@ -1,14 +1,17 @@
-"""Timing, BLAS-thread limiting and the row every benchmark reports."""
+"""Timing and the row every benchmark reports; `limited_threads` lives in recplug.training.threads."""
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import math
 import statistics
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
+
+from recplug.training.threads import limited_threads
+
+__all__ = ["BenchRow", "limited_threads", "median_seconds", "paired_medians"]
 
 
 @dataclass(frozen=True)
@@ -73,22 +76,3 @@ def paired_medians(ours: Callable[[], Any], alternative: Callable[[], Any],
             fn()
             times[which].append(time.perf_counter() - start)
     return statistics.median(times[0]), statistics.median(times[1])
-
-
-@contextlib.contextmanager
-def limited_threads(threads: int) -> Iterator[None]:
-    """Cap BLAS/OpenMP pools (threadpoolctl) and torch's intra-op threads to ``threads``.
-
-    Idle OpenBLAS threads otherwise spin after a matmul and steal cores from the kernels.
-    """
-    from threadpoolctl import threadpool_limits
-
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads, user_api="blas"):
-            yield
-    finally:
-        torch.set_num_threads(previous)

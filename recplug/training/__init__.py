@@ -1,14 +1,31 @@
-"""Training utilities shared by the built-in torch models and plugins.
+"""Training pieces shared by the built-in torch models and plugins.
 
-- :class:`Trainer` — the epoch loop (budget, early stopping, progress, mixed precision, Ctrl-C).
-- :func:`fit_context` — threads, seeds and deterministic algorithms for one fit.
-- :func:`shuffled_batches` — seeded mini-batches of NumPy arrays as device tensors.
-- :func:`resolve_device`, :func:`derive_seed`, :func:`seed_everything`.
+- :class:`Trainer` -- the epoch loop (budget, early stopping, step counter, progress, mixed precision, Ctrl-C).
+- :func:`fit_context` -- threads, seeds and deterministic algorithms for one fit.
+- ``constraints`` -- declared hyperparameter constraints (:class:`Integer`, :class:`Real`, ...).
+- ``losses`` -- BPR, BCE, softmax and sampled-softmax cross-entropy, multinomial, KL, MSE, L2.
+- :class:`NegativeSampler` -- negatives drawn by the C++ sampler, built once per fit.
+- ``sequences`` -- next-item windows, cloze masks, skip-gram pairs, session lanes.
+- ``batches`` -- :func:`shuffled_batches`, :func:`user_row_batches`.
+- :func:`limited_threads`, :func:`resolve_device`, :func:`derive_seed`, :func:`seed_everything`.
 """
 
+from recplug.training.batches import shuffled_batches, user_row_batches
+from recplug.training.constraints import (Boolean, Constraint, Integer, Nullable, Options, Real, check_model_params,
+                                          check_params, search_space)
 from recplug.training.device import resolve_device
+from recplug.training.losses import (bce_loss, bpr_loss, kl_normal, l2_batch, mse, multinomial_nll,
+                                     sampled_softmax, softmax_ce)
+from recplug.training.negatives import NegativeSampler
 from recplug.training.seeding import derive_seed, seed_everything
-from recplug.training.trainer import TrainResult, Trainer, epoch_budget, fit_context, shuffled_batches
+from recplug.training.sequences import cloze_mask, next_item_windows, session_lanes, skipgram_pairs
+from recplug.training.threads import limited_threads
+from recplug.training.trainer import TrainResult, Trainer, epoch_budget, fit_context
 
-__all__ = ["Trainer", "TrainResult", "derive_seed", "epoch_budget", "fit_context", "resolve_device",
-           "seed_everything", "shuffled_batches"]
+__all__ = [
+    "Boolean", "Constraint", "Integer", "NegativeSampler", "Nullable", "Options", "Real", "TrainResult", "Trainer",
+    "bce_loss", "bpr_loss", "check_model_params", "check_params", "cloze_mask", "derive_seed", "epoch_budget",
+    "fit_context", "kl_normal", "l2_batch", "limited_threads", "mse", "multinomial_nll", "next_item_windows",
+    "resolve_device", "sampled_softmax", "search_space", "seed_everything", "session_lanes", "shuffled_batches",
+    "skipgram_pairs", "softmax_ce", "user_row_batches",
+]

@@ -4,6 +4,11 @@
 independent 63-bit seed with NumPy's ``SeedSequence`` hashing, so streams never overlap
 and never depend on Python's randomised ``hash``. ``seed_everything`` seeds Python,
 NumPy's legacy global generator and torch (CPU and every CUDA device).
+
+There is one recipe: the runner calls ``seed_everything(seed)`` right before a model's
+``fit``, and :func:`recplug.training.fit_context` calls it again with the same
+``FitOptions.seed``, so a plugin that uses ``fit_context`` and one that skips it start from
+identical Python, NumPy and torch streams.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import random
 import zlib
 
 import numpy as np
+
+from recplug.training.constraints import Integer, check_params
 
 
 def _key(key: int | str) -> int:
@@ -32,6 +39,7 @@ def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, NumPy's global generator and torch (CPU + all CUDA devices)."""
     import torch
 
-    random.seed(seed)
+    check_params("seed_everything", {"seed": Integer(0)}, {"seed": seed})
+    random.seed(int(seed))
     np.random.seed(derive_seed(seed, "numpy") % (1 << 32))
     torch.manual_seed(derive_seed(seed, "torch"))  # also seeds every CUDA device

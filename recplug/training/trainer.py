@@ -8,8 +8,12 @@ seed) and a loss function. The trainer owns everything else:
 - per-epoch seeding (``derive_seed(seed, "epoch", e)`` for the batches and for torch's
   global generator, so dropout does not depend on what ran between epochs),
 - mixed precision on CUDA (bf16 autocast where supported, else fp16 with a GradScaler),
-- early stopping on ``FitOptions.validator`` (higher is better) every ``eval_every`` epochs,
-  with ``FitOptions.patience`` validations without improvement, restoring the best weights,
+- early stopping on ``FitOptions.validator`` every ``eval_every`` epochs, with
+  ``FitOptions.patience`` validations without improvement, restoring the best weights;
+  higher values are better unless the validator has ``higher_is_better = False`` (RMSE),
+  and a NaN validation never counts as an improvement,
+- the step counter :attr:`Trainer.step` (optimizer steps so far) for losses that
+  change with training time (KL annealing),
 - ``FitOptions.progress(EpochReport)`` after every epoch,
 - Ctrl-C (KeyboardInterrupt): training stops, the best weights so far are kept and
   ``TrainResult.stopped == "interrupted"``.
@@ -26,10 +30,15 @@ from typing import Any, Callable, Iterable, Iterator, Literal
 
 from recplug.contract import EpochReport, FitOptions
 from recplug.errors import ConfigError, ModelError
+from recplug.training.batches import shuffled_batches  # noqa: F401  (its old home)
+from recplug.training.constraints import Integer, Nullable, Real, check_params
 from recplug.training.device import resolve_device
 from recplug.training.seeding import derive_seed, seed_everything
+from recplug.training.threads import limited_threads
 
 Stopped = Literal["budget", "early_stopping", "interrupted"]
+_CONSTRAINTS = {"eval_every": Integer(1), "patience": Integer(1),
+                "clip_grad_norm": Nullable(Real(0, closed="neither"))}
 
 
 @dataclass
@@ -47,40 +56,37 @@ class TrainResult:
 def fit_context(options: FitOptions) -> Iterator[None]:
     """Threads, seeds and (on CPU) deterministic algorithms for the duration of a fit.
 
-    Sets ``torch.set_num_threads(options.threads)`` and the BLAS pools (threadpoolctl),
-    seeds Python, NumPy and torch from ``options.seed``, and turns on
-    ``torch.use_deterministic_algorithms`` (warn-only) when fitting on the CPU. Restores
-    the previous thread count and determinism setting afterwards.
+    Caps torch and the BLAS pools with ``limited_threads(options.threads)`` (None or 0:
+    leave them), calls ``seed_everything(options.seed)`` -- the call the runner makes
+    before ``fit``, so a plugin that skips ``fit_context`` draws the same Python, NumPy and
+    torch streams -- and turns on ``torch.use_deterministic_algorithms`` (warn-only) when
+    fitting on the CPU. Restores the previous thread count and determinism setting afterwards.
     """
     import torch
-    from threadpoolctl import threadpool_limits
 
-    if options.threads is not None and options.threads < 0:
-        raise ConfigError(f"threads must be >= 0 (0 = all cores), got {options.threads}")
-    threads = options.threads or None
-    previous_threads = torch.get_num_threads()
     previous_det = torch.are_deterministic_algorithms_enabled()
     previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
     on_cpu = resolve_device(options.device).type == "cpu"
-    if threads:
-        torch.set_num_threads(threads)
-    if on_cpu:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    seed_everything(options.seed)
-    try:
-        with threadpool_limits(limits=threads, user_api="blas"):
+    with limited_threads(options.threads):
+        try:
+            if on_cpu:
+                torch.use_deterministic_algorithms(True, warn_only=True)
+            seed_everything(options.seed)
             yield
-    finally:
-        torch.set_num_threads(previous_threads)
-        torch.use_deterministic_algorithms(previous_det, warn_only=previous_warn)
+        finally:
+            torch.use_deterministic_algorithms(previous_det, warn_only=previous_warn)
 
 
 def epoch_budget(options: FitOptions, default: int) -> int:
-    """``options.max_epochs`` when given, else the model's ``default``; must be >= 1."""
-    epochs = default if options.max_epochs is None else options.max_epochs
-    if int(epochs) != epochs or epochs < 1:
-        raise ConfigError(f"the epoch budget must be a positive integer, got {epochs!r} "
-                          "(set --max-epochs or the model's 'epochs' hyperparameter)")
+    """``options.max_epochs`` when given, else the model's ``default``; must be an integer >= 1."""
+    if options.max_epochs is not None:
+        name, epochs = "max_epochs", options.max_epochs
+    else:
+        name, epochs = "epochs", default
+    allowed = Integer(1).check(epochs)
+    if allowed is not None:
+        where = "the epoch budget" if name == "max_epochs" else "the model's default epoch budget"
+        raise ConfigError(f"{name}={epochs!r} is not allowed; {where} ({name}) must be {allowed}")
     return int(epochs)
 
 
@@ -90,14 +96,15 @@ class Trainer:
     ``epochs`` is the model's default budget (``options.max_epochs`` wins when set);
     ``eval_every`` how many epochs pass between validations; ``mixed_precision`` enables
     autocast on CUDA (ignored on CPU); ``clip_grad_norm`` clips the global gradient norm.
+    :attr:`step` counts the optimizer steps of the current fit: 0 while the first batch's
+    loss is computed, ``k`` during the ``k+1``-th batch (``loss_fn`` may read it).
     """
 
     def __init__(self, options: FitOptions, *, epochs: int, eval_every: int = 1,
                  mixed_precision: bool = True, clip_grad_norm: float | None = None):
-        if eval_every < 1:
-            raise ConfigError(f"eval_every must be >= 1, got {eval_every}")
-        if options.patience < 1:
-            raise ConfigError(f"patience must be >= 1, got {options.patience}")
+        check_params("Trainer", _CONSTRAINTS, {"eval_every": eval_every, "patience": options.patience,
+                                               "clip_grad_norm": clip_grad_norm})
+        self.step = 0
         self.options = options
         self.epochs = epoch_budget(options, epochs)
         self.eval_every = int(eval_every)
@@ -140,6 +147,8 @@ class Trainer:
         device = next(module.parameters()).device
         autocast, scaler = self._autocast(device)
         result = TrainResult()
+        higher_is_better = bool(getattr(options.validator, "higher_is_better", True))
+        self.step = 0
         best_state: dict[str, Any] | None = None
         since_best = 0
         module.train()
@@ -165,6 +174,7 @@ class Trainer:
                         if self.clip_grad_norm:
                             torch.nn.utils.clip_grad_norm_(module.parameters(), self.clip_grad_norm)
                         optimizer.step()
+                    self.step += 1
                     total += loss.detach().float()
                     n_batches += 1
                 epoch_loss = float(total) / n_batches if n_batches else None
@@ -180,7 +190,7 @@ class Trainer:
                     with torch.no_grad():
                         validation = float(options.validator(model))
                     module.train()
-                    if result.best_validation is None or validation > result.best_validation:
+                    if _improves(validation, result.best_validation, higher_is_better):
                         result.best_validation, result.best_epoch = validation, epoch
                         best_state = self._snapshot(module)
                         since_best = 0
@@ -203,26 +213,11 @@ class Trainer:
         return result
 
 
-def shuffled_batches(arrays: Iterable[Any], batch_size: int, *, seed: int | None,
-                     device: Any) -> Iterator[tuple[Any, ...]]:
-    """Mini-batches of aligned NumPy arrays as torch tensors on ``device``.
 
-    Rows are permuted with ``numpy.random.default_rng(seed)`` (no shuffle when seed is
-    None), each array is moved to the device once, and batches are views of it: no
-    per-sample Python work. The last batch may be smaller.
-    """
-    import numpy as np
-    import torch
-
-    arrays = [np.asarray(a) for a in arrays]
-    n = len(arrays[0])
-    if any(len(a) != n for a in arrays):
-        raise ValueError("shuffled_batches: arrays differ in length")
-    if batch_size < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-    if seed is not None:
-        order = np.random.default_rng(seed).permutation(n)
-        arrays = [a[order] for a in arrays]
-    tensors = [torch.from_numpy(np.ascontiguousarray(a)).to(device, non_blocking=True) for a in arrays]
-    for start in range(0, n, batch_size):
-        yield tuple(t[start:start + batch_size] for t in tensors)
+def _improves(value: float, best: float | None, higher_is_better: bool) -> bool:
+    """Whether validation ``value`` beats ``best`` (None: nothing yet); NaN never does."""
+    if math.isnan(value):
+        return False
+    if best is None:
+        return True
+    return value > best if higher_is_better else value < best

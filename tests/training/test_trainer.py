@@ -8,7 +8,7 @@ import torch
 
 from recplug.contract import FitOptions
 from recplug.errors import ConfigError, ModelError
-from recplug.training import (Trainer, derive_seed, fit_context, resolve_device, seed_everything,
+from recplug.training import (Trainer, derive_seed, epoch_budget, fit_context, resolve_device, seed_everything,
                               shuffled_batches)
 
 X = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
@@ -183,23 +183,6 @@ def test_seed_everything_seeds_python_numpy_and_torch():
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
 
 
-def test_shuffled_batches_cover_every_row_once_deterministically():
-    a = np.arange(10)
-    b = np.arange(10) * 10
-    batches = list(shuffled_batches((a, b), 4, seed=7, device="cpu"))
-    assert [len(x) for x, _ in batches] == [4, 4, 2]
-    got_a = torch.cat([x for x, _ in batches]).numpy()
-    got_b = torch.cat([y for _, y in batches]).numpy()
-    assert sorted(got_a.tolist()) == list(range(10))
-    np.testing.assert_array_equal(got_b, got_a * 10)  # rows stay aligned
-    again = torch.cat([x for x, _ in shuffled_batches((a, b), 3, seed=7, device="cpu")]).numpy()
-    np.testing.assert_array_equal(again, got_a)  # order depends on the seed, not the batch size
-    unshuffled = torch.cat([x for (x,) in shuffled_batches((a,), 3, seed=None, device="cpu")]).numpy()
-    np.testing.assert_array_equal(unshuffled, a)
-    with pytest.raises(ConfigError):
-        list(shuffled_batches((a,), 0, seed=1, device="cpu"))
-
-
 def test_resolve_device():
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
@@ -235,3 +218,70 @@ def test_mixed_precision_training_on_cuda():
     assert result.epochs_run == 3
     assert seen_dtypes[0] in (torch.bfloat16, torch.float16)
     assert result.history[-1].loss < result.history[0].loss
+
+
+class LowerIsBetter(ScriptedValidator):
+    metric = "rmse"
+    higher_is_better = False
+
+
+def test_lower_is_better_validator_picks_the_smallest_and_stops_on_it():
+    validator = LowerIsBetter([0.9, 0.4, 0.6, 0.7, 0.1, 0.1])
+    toy, result = run(FitOptions(seed=1, patience=2, validator=validator), epochs=6)
+    assert result.stopped == "early_stopping" and result.epochs_run == 4
+    assert result.best_epoch == 2 and result.best_validation == 0.4
+    np.testing.assert_array_equal(weights(toy.module), validator.seen[1])
+
+
+def test_nan_validation_is_never_the_best():
+    # the old loop took a first NaN as the best and then nothing could beat it
+    validator = ScriptedValidator([float("nan"), 0.5, 0.3])
+    _, result = run(FitOptions(seed=1, patience=5, validator=validator), epochs=3)
+    assert result.best_epoch == 2 and result.best_validation == 0.5
+
+
+def test_step_counts_optimizer_steps_and_is_readable_by_the_loss():
+    options = FitOptions(seed=0, max_epochs=3)
+    seen = []
+    with fit_context(options):
+        toy = Toy()
+        optimizer = torch.optim.SGD(toy.module.parameters(), lr=0.01)
+        trainer = Trainer(options, epochs=3)
+        assert trainer.step == 0
+
+        def loss_fn(batch):
+            x, y = batch
+            seen.append(trainer.step)
+            return torch.nn.functional.mse_loss(toy.module(x), y)
+
+        batches = lambda epoch, seed: shuffled_batches((X, Y), 16, seed=seed, device="cpu")
+        trainer.fit(toy, toy.module, optimizer, batches, loss_fn)
+        assert seen == list(range(12))  # 64 rows / 16 = 4 batches x 3 epochs
+        assert trainer.step == 12
+        seen.clear()
+        trainer.fit(toy, toy.module, optimizer, batches, loss_fn)  # a new fit counts from 0
+        assert seen[0] == 0
+
+
+@pytest.mark.parametrize("options, default, match", [
+    (FitOptions(max_epochs=0), 10, r"^max_epochs=0 is not allowed; the epoch budget \(max_epochs\) must be an integer >= 1$"),
+    (FitOptions(max_epochs=True), 10, r"^max_epochs=True is not allowed"),
+    (FitOptions(), 0, r"^epochs=0 is not allowed; the model's default epoch budget \(epochs\)"),
+    (FitOptions(), "abc", r"^epochs='abc' is not allowed"),
+])
+def test_epoch_budget_names_the_argument_not_a_flag(options, default, match):
+    with pytest.raises(ConfigError, match=match) as info:
+        epoch_budget(options, default)
+    assert "--" not in str(info.value)
+
+
+def test_epoch_budget_prefers_max_epochs():
+    assert epoch_budget(FitOptions(max_epochs=3), 50) == 3
+    assert epoch_budget(FitOptions(), np.int64(7)) == 7
+
+
+def test_trainer_checks_its_arguments_in_one_line():
+    with pytest.raises(ConfigError, match=r"^Trainer: clip_grad_norm=0 is not allowed"):
+        Trainer(FitOptions(), epochs=2, clip_grad_norm=0)
+    with pytest.raises(ConfigError, match=r"^Trainer: patience=0 is not allowed"):
+        Trainer(FitOptions(patience=0), epochs=2)
