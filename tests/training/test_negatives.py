@@ -108,9 +108,10 @@ def test_users_out_of_range_are_rejected_not_wrapped(users):
 
 
 def test_works_on_the_train_data_csr():
-    from recplug.testing.data import tiny_train
+    from recplug.contract import TrainData
+    from recplug.data.synthetic import generate
 
-    train = tiny_train()
+    train = TrainData(generate(60, 40, 800, seed=0))
     sampler = NegativeSampler(train.csr)
     users, items = sampler.positive_pairs()
     assert len(users) == train.csr.nnz
