@@ -108,7 +108,7 @@ def test_single_seed_has_no_std():
 
 
 def _seed_means(runs, model):
-    parts = [r.per_user() for r in runs if r.spec.model == model]
+    parts = [r.per_user() for r in runs if r.display_name == model]
     return stats.average_over_seeds([(u, a["NDCG@10"]) for u, a in parts])[1]
 
 

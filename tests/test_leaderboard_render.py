@@ -163,7 +163,7 @@ def test_table_text_and_colours(lb):
         assert row.label in text
     assert "†‡" in text and "±" in text and "Holm-adjusted p ≤ 0.05" in text
     console = Console(file=io.StringIO(), force_terminal=True, color_system="standard", width=200)
-    print_table(lb, console)
+    print_table(lb, console, std=True)
     coloured = console.file.getvalue()
     best = lb.rows[0].cells["NDCG@10"]
     assert re.search(rf"\x1b\[1;32m *{best.mean:.4f} ± {best.std:.4f}\x1b\[0m", coloured)

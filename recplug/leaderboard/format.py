@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from recplug.leaderboard.model import MARKS, Cell
+from recplug.leaderboard.model import MARKS, TIE_MARK, Cell, Row, Trained
 
 DIGITS = 4
 
@@ -42,3 +42,30 @@ def ci(cell: Cell) -> str:
     if cell.ci is None:
         return ""
     return f"[{number(cell.ci[0])}, {number(cell.ci[1])}]"
+
+
+#: how each renderer writes a stop reason (others as they are, underscores as spaces)
+STOP_REASONS = {"budget": "budget", "early_stopping": "early"}
+
+
+def count(value: float | None) -> str:
+    """An epoch count: "12", a mean over seeds "12.5", "—" when unknown."""
+    if value is None:
+        return "—"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def trained(info: Trained) -> str:
+    """``"8 (5) early"``: epochs run, (best epoch), why it stopped; "—" when unreported."""
+    if not info:
+        return "—"
+    text = count(info.epochs_run)
+    if info.best_epoch is not None:
+        text += f" ({count(info.best_epoch)})"
+    reasons = "/".join(STOP_REASONS.get(r, r.replace("_", " ")) for r in info.stopped)
+    return f"{text} {reasons}" if reasons else text
+
+
+def label(row: Row) -> str:
+    """The row's label, with the tie mark when ties decided most of its top-K cuts."""
+    return f"{row.label} {TIE_MARK}" if row.tie_flagged else row.label

@@ -1,6 +1,9 @@
 """The leaderboard: runs grouped by model configuration, with honest statistics.
 
-Rows are model configurations (model + hyperparameters; one protocol per leaderboard).
+Rows are model configurations (qualified model + hyperparameters + training settings;
+one protocol per leaderboard), labelled by what differs between them. Each row also says
+what training did (epochs run, best epoch, why it stopped; means over seeds) and is
+flagged (:func:`tie_flagged`) when ties decided most of its top-K cuts.
 A cell is the mean ± sample std over seeds of one metric. For each metric the best
 configuration (highest mean; lowest for error metrics) is compared with every other one,
 paired user by user, with a paired t-test and/or a Wilcoxon signed-rank test, and the
@@ -24,7 +27,7 @@ import numpy as np
 
 from recplug.errors import ConfigError, LeaderboardError
 from recplug.leaderboard import stats
-from recplug.store.spec import RunRecord, canonical_json
+from recplug.store.spec import RunRecord, canonical_json, short_name
 
 TESTS = ("t", "wilcoxon")
 TEST_NAMES = {"t": "paired t-test", "wilcoxon": "Wilcoxon signed-rank test"}
@@ -34,6 +37,15 @@ _METRIC_AT = re.compile(r"^(?P<family>.+)@(?P<k>[0-9]+)$")
 LOWER_IS_BETTER = frozenset({"rmse", "mae", "gini", "arp", "avgpop", "averagepopularity"})
 #: display order of metric families; others follow alphabetically
 _FAMILY_ORDER = ("NDCG", "Recall", "HR", "MRR", "Precision", "MAP")
+#: a run whose ``split_summary["boundary_tie_rate"]`` (share of top-K cuts that fell inside
+#: a group of tied scores) exceeds this is flagged: ties, not the model, chose its lists
+TIE_FLAG_RATE = 0.5
+TIE_MARK = "§"  #: the mark of a flagged row, after its label
+
+
+def tie_flagged(rate: float | None) -> bool:
+    """Whether a boundary tie rate (0..1, None = unknown) means ties decided most top-K cuts."""
+    return rate is not None and math.isfinite(rate) and rate > TIE_FLAG_RATE
 
 
 def split_metric(name: str) -> tuple[str, int | None]:
@@ -116,8 +128,39 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class Trained:
+    """What training did in one configuration, over its seeds: mean ``epochs_run`` and
+    ``best_epoch`` (None where no run reported them) and the distinct ``stopped`` reasons."""
+
+    epochs_run: float | None = None
+    best_epoch: float | None = None
+    stopped: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, runs: Sequence[RunRecord]) -> "Trained":
+        def mean(key: str) -> float | None:
+            return _mean([_number(r.training_info.get(key)) for r in runs])
+
+        stopped = tuple(sorted({str(r.training_info["stopped"]) for r in runs
+                                if r.training_info.get("stopped")}))
+        return cls(mean("epochs_run"), mean("best_epoch"), stopped)
+
+    def __bool__(self) -> bool:
+        return self.epochs_run is not None or self.best_epoch is not None or bool(self.stopped)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean({"epochs_run": self.epochs_run, "best_epoch": self.best_epoch,
+                       "stopped": list(self.stopped)})
+
+
+@dataclass(frozen=True)
 class Row:
-    """One model configuration: its runs (one per seed), metric cells, mean timings (seconds)."""
+    """One model configuration: its runs (one per seed), metric cells, mean timings (seconds).
+
+    ``model`` is the qualified name ("recplug:bpr"), ``training`` the training settings of
+    the configuration, ``trained`` what training did, ``tie_rate`` the highest boundary tie
+    rate over its seeds (None where not recorded).
+    """
 
     label: str
     model: str
@@ -129,14 +172,23 @@ class Row:
     fit_seconds: float | None
     eval_seconds: float | None
     cells: dict[str, Cell | None]  #: metric -> cell, None where no run has the metric
+    training: dict = field(default_factory=dict)
+    trained: Trained = field(default_factory=Trained)
+    tie_rate: float | None = None
 
     @property
     def n_seeds(self) -> int:
         return len(self.seeds)
 
+    @property
+    def tie_flagged(self) -> bool:
+        return tie_flagged(self.tie_rate)
+
     def to_dict(self) -> dict[str, Any]:
         return _clean({
             "label": self.label, "model": self.model, "hyperparameters": self.hyperparameters,
+            "training": self.training, "trained": self.trained.to_dict(),
+            "boundary_tie_rate": self.tie_rate, "tie_flagged": self.tie_flagged,
             "plugin_dist": self.plugin_dist, "plugin_versions": list(self.plugin_versions),
             "seeds": list(self.seeds), "run_ids": list(self.run_ids),
             "fit_seconds": self.fit_seconds, "eval_seconds": self.eval_seconds,
@@ -166,12 +218,19 @@ class Leaderboard:
 
     @property
     def columns(self) -> list[str]:
-        """Column headers: model, the metrics, seeds and mean timings."""
-        return ["Model", *self.metrics, "Seeds", "Fit (s)", "Eval (s)"]
+        """Column headers: model, the metrics, what training did (when reported), seeds and
+        mean timings."""
+        return ["Model", *self.metrics, *(["Epochs"] if self.has_training else []), "Seeds",
+                "Fit (s)", "Eval (s)"]
 
     @property
     def sampled(self) -> bool:
         return self.protocol != "full"
+
+    @property
+    def has_training(self) -> bool:
+        """Whether any row reports what training did (the renderers add an Epochs column)."""
+        return any(row.trained for row in self.rows)
 
     def legend(self) -> list[str]:
         """One line per mark/notation the renderers use (plain text)."""
@@ -182,6 +241,12 @@ class Leaderboard:
         if self.bootstrap:
             lines.append(f"[low, high]: {self.ci_level:.0%} percentile bootstrap CI over users "
                          f"({self.bootstrap} resamples, seed {self.seed})")
+        if self.has_training:
+            lines.append("Epochs: epochs run (best epoch) and why training stopped (budget: the epoch "
+                         "budget ran out; early: early stopping); means over seeds")
+        if any(row.tie_flagged for row in self.rows):
+            lines.append(f"{TIE_MARK} ties decided most top-K cuts (boundary tie rate > "
+                         f"{TIE_FLAG_RATE:g}): tied scores, not the model, chose these lists")
         if self.sampled:
             lines.append(f"SAMPLED protocol ({self.protocol}): each target ranked among sampled "
                          f"negatives only; not comparable with full-ranking numbers")
@@ -192,7 +257,7 @@ class Leaderboard:
         params = ", ".join(f"{k}={_short(v)}" for k, v in sorted(self.split_params.items()))
         split = f"{self.split} ({params})" if params else self.split
         return (f"{self.dataset} · split {split} · protocol {self.protocol} · ties {self.ties} · "
-                f"{len(self.rows)} configurations")
+                f"{len(self.rows)} configuration{'' if len(self.rows) == 1 else 's'}")
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as JSON values (NaN -> null)."""
@@ -244,6 +309,14 @@ class Leaderboard:
                    seed=seed, best=builder.best, curves=builder.curves(), notes=notes)
 
 
+def _number(value: Any) -> float | None:
+    """``value`` as a finite float, None for anything else (absent, null, text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
 def _short(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -287,10 +360,11 @@ def _group(runs: Sequence[RunRecord]) -> tuple[list[list[RunRecord]], list[str]]
     groups: dict[tuple[str, str], dict[int, RunRecord]] = {}
     superseded: Counter = Counter()
     for run in sorted(runs, key=lambda r: r.id):
-        key = (run.spec.model, canonical_json(run.spec.hyperparameters))
+        key = (run.spec.model, canonical_json(run.spec.hyperparameters),
+               canonical_json(run.spec.training))
         by_seed = groups.setdefault(key, {})
         if run.spec.seed in by_seed:
-            superseded[run.spec.model] += 1
+            superseded[run.display_name] += 1
         by_seed[run.spec.seed] = run
     notes = [f"{model}: {n} older run{'s' if n > 1 else ''} of a seed replaced by the newest"
              for model, n in sorted(superseded.items())]
@@ -314,22 +388,35 @@ def _pick_metrics(runs: Sequence[RunRecord], metrics: list[str] | None) -> list[
     return list(dict.fromkeys(metrics))
 
 
+def _settings(group: list[RunRecord]) -> dict[str, Any]:
+    """Hyperparameters and training settings of a configuration, as its label names them."""
+    spec = group[0].spec
+    return {**{f"training.{k}" if k in spec.hyperparameters else k: v
+               for k, v in spec.training.items()}, **spec.hyperparameters}
+
+
 def _labels(groups: list[list[RunRecord]]) -> list[str]:
-    """Model name, plus the hyperparameters that differ between configurations of one model."""
+    """Model name, plus the settings (hyperparameters, training) that differ between the
+    configurations of one model. The short name ("bpr") unless two distributions' models
+    share it among these rows: then the qualified one ("recplug:bpr")."""
+    dists: dict[str, set[str]] = {}
+    for group in groups:
+        dists.setdefault(short_name(group[0].spec.model), set()).add(group[0].spec.model)
     by_model: dict[str, list[dict]] = {}
     for group in groups:
-        by_model.setdefault(group[0].spec.model, []).append(group[0].spec.hyperparameters)
+        by_model.setdefault(group[0].spec.model, []).append(_settings(group))
     labels = []
     for group in groups:
-        model, params = group[0].spec.model, group[0].spec.hyperparameters
-        siblings = by_model[model]
+        model = group[0].spec.model
+        name = model if len(dists[short_name(model)]) > 1 else short_name(model)
+        params, siblings = _settings(group), by_model[model]
         if len(siblings) == 1:
-            labels.append(model)
+            labels.append(name)
             continue
         keys = sorted({k for p in siblings for k in p})
         differing = [k for k in keys if len({canonical_json(p.get(k)) for p in siblings}) > 1]
         text = ", ".join(f"{k}={_short(params[k])}" if k in params else f"{k}=default" for k in differing)
-        labels.append(f"{model}({text})")
+        labels.append(f"{name}({text})")
     return labels
 
 
@@ -443,7 +530,8 @@ class _Builder:
 
     def _bootstrap(self, n_resamples: int, level: float, seed: int) -> None:
         for i, group in enumerate(self.groups):
-            key = canonical_json([group[0].spec.model, group[0].spec.hyperparameters])
+            spec = group[0].spec
+            key = canonical_json([spec.model, spec.hyperparameters] + ([spec.training] if spec.training else []))
             for metric in self.metrics:
                 cell = self.cells[i][metric]
                 if cell is None:
@@ -460,7 +548,11 @@ class _Builder:
     def _row(self, i: int) -> Row:
         group = self.groups[i]
         spec = group[0].spec
+        rates = [rate for r in group
+                 if (rate := _number(r.split_summary.get("boundary_tie_rate"))) is not None]
         return Row(label=self.labels[i], model=spec.model, hyperparameters=spec.hyperparameters,
+                   training=spec.training, trained=Trained.of(group),
+                   tie_rate=max(rates) if rates else None,
                    plugin_dist=spec.plugin_dist,
                    plugin_versions=tuple(sorted({r.spec.plugin_version for r in group})),
                    seeds=tuple(r.spec.seed for r in group), run_ids=tuple(r.id for r in group),

@@ -18,21 +18,25 @@ def render_csv(lb: Leaderboard) -> str:
 
     Per metric ``M``: ``M``, ``M std``, ``M best``, then per test ``T``: ``M p_T``,
     ``M p_T_holm``, ``M worse_T`` (significantly worse than the best), and with a bootstrap
-    ``M ci_low``, ``M ci_high``.
+    ``M ci_low``, ``M ci_high``. Then what training did (``epochs_run``, ``best_epoch``:
+    means over seeds; ``stopped``: reasons joined by "/"), ``boundary_tie_rate`` (highest
+    over seeds) and ``tie_flagged`` (1 when ties decided most top-K cuts).
     """
-    header = ["model", "hyperparameters", "seeds"]
+    header = ["model", "qualified_model", "hyperparameters", "training", "seeds"]
     for metric in lb.metrics:
         header += [metric, f"{metric} std", f"{metric} best"]
         for test in lb.tests:
             header += [f"{metric} p_{test}", f"{metric} p_{test}_holm", f"{metric} worse_{test}"]
         if lb.bootstrap:
             header += [f"{metric} ci_low", f"{metric} ci_high"]
-    header += ["fit_seconds", "eval_seconds"]
+    header += ["epochs_run", "best_epoch", "stopped", "boundary_tie_rate", "tie_flagged",
+               "fit_seconds", "eval_seconds"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     for row in lb.rows:
-        line = [row.label, json.dumps(row.hyperparameters, sort_keys=True), row.n_seeds]
+        line = [row.label, row.model, json.dumps(row.hyperparameters, sort_keys=True),
+                json.dumps(row.training, sort_keys=True), row.n_seeds]
         for metric in lb.metrics:
             cell = row.cells[metric]
             if cell is None:
@@ -48,6 +52,9 @@ def render_csv(lb: Leaderboard) -> str:
                              int(comparison.significant.get(test, False))]
             if lb.bootstrap:
                 line += [_value(cell.ci[0]), _value(cell.ci[1])] if cell.ci else ["", ""]
-        line += [_value(row.fit_seconds), _value(row.eval_seconds)]
+        trained = row.trained
+        line += [_value(trained.epochs_run), _value(trained.best_epoch), "/".join(trained.stopped),
+                 _value(row.tie_rate), int(row.tie_flagged), _value(row.fit_seconds),
+                 _value(row.eval_seconds)]
         writer.writerow(line)
     return out.getvalue()

@@ -64,8 +64,10 @@ def render_html(lb: Leaderboard) -> str:
     parts.append("<tbody>")
     for row in lb.rows:
         cells = [f'<td title="{escape(row.plugin_dist)} {escape(", ".join(row.plugin_versions))}">'
-                 f"{escape(row.label)}</td>"]
+                 f"{escape(fmt.label(row))}</td>"]
         cells += [_cell_html(row.cells[m]) for m in lb.metrics]
+        if lb.has_training:
+            cells.append(f"<td>{escape(fmt.trained(row.trained))}</td>")
         cells += [f"<td>{row.n_seeds}</td>", f"<td>{escape(fmt.seconds(row.fit_seconds))}</td>",
                   f"<td>{escape(fmt.seconds(row.eval_seconds))}</td>"]
         parts.append("<tr>" + "".join(cells) + "</tr>")

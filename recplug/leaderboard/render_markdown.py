@@ -18,7 +18,7 @@ def render_markdown(lb: Leaderboard) -> str:
     lines.append("| " + " | ".join(_escape(c) for c in lb.columns) + " |")
     lines.append("|" + "|".join([":---"] + ["---:"] * (len(lb.columns) - 1)) + "|")
     for row in lb.rows:
-        cells = [_escape(row.label)]
+        cells = [_escape(fmt.label(row))]
         for metric in lb.metrics:
             cell = row.cells[metric]
             if cell is None:
@@ -30,6 +30,8 @@ def render_markdown(lb: Leaderboard) -> str:
             if cell.ci is not None:
                 text += " " + fmt.ci(cell)
             cells.append(text)
+        if lb.has_training:
+            cells.append(_escape(fmt.trained(row.trained)))
         cells += [str(row.n_seeds), fmt.seconds(row.fit_seconds), fmt.seconds(row.eval_seconds)]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
