@@ -3,7 +3,8 @@
 Shapes: ``B`` batch rows, ``n`` sampled negatives per row, ``N`` items, ``d`` latent size.
 Every loss is a mean over the batch unless its docstring says otherwise, and is
 computed in float32 whatever the input dtype (autocast may hand in bf16/fp16 logits).
-``-log σ(x)`` is evaluated as ``softplus(-x)``, which does not overflow.
+``log σ`` goes through torch's stable ``logsigmoid`` / ``binary_cross_entropy_with_logits``
+(the calls BPR and SASRec made before these functions existed), which do not overflow.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def bpr_loss(pos_scores: Tensor, neg_scores: Tensor) -> Tensor:
     import torch.nn.functional as F
 
     pos, neg = _pairwise(pos_scores, neg_scores, "bpr_loss")
-    return F.softplus(neg - pos).mean()
+    return -F.logsigmoid(pos - neg).mean()
 
 
 def bce_loss(pos_logits: Tensor, neg_logits: Tensor) -> Tensor:
@@ -48,13 +49,15 @@ def bce_loss(pos_logits: Tensor, neg_logits: Tensor) -> Tensor:
     negatives whatever their shape (``[B]``, ``[B, n]`` or a flat ``[M]`` of only the
     rows that have one). With no negatives (``M = 0``) the second term is 0.
     """
+    import torch
     import torch.nn.functional as F
 
     _require(pos_logits.dim() == 1 and len(pos_logits) > 0, "bce_loss",
              f"pos logits must be a non-empty [B], got shape {tuple(pos_logits.shape)}")
-    loss = F.softplus(-pos_logits.float()).mean()
-    if neg_logits.numel():
-        loss = loss + F.softplus(neg_logits.float()).mean()
+    pos, neg = pos_logits.float(), neg_logits.float().reshape(-1)
+    loss = F.binary_cross_entropy_with_logits(pos, torch.ones_like(pos))
+    if len(neg):
+        loss = loss + F.binary_cross_entropy_with_logits(neg, torch.zeros_like(neg))
     return loss
 
 

@@ -63,7 +63,14 @@ def test_bce_matches_the_sasrec_formula():
     pos, neg = torch.randn(7), torch.randn(5)
     expected = (F.binary_cross_entropy_with_logits(pos, torch.ones_like(pos))
                 + F.binary_cross_entropy_with_logits(neg, torch.zeros_like(neg)))
-    assert torch.allclose(bce_loss(pos, neg), expected, atol=1e-6)
+    assert torch.equal(bce_loss(pos, neg), expected)  # SASRec's numbers do not move
+
+
+def test_bpr_matches_the_old_bpr_formula_exactly():
+    import torch.nn.functional as F
+
+    pos, neg = torch.randn(9), torch.randn(9)
+    assert torch.equal(bpr_loss(pos, neg), -F.logsigmoid(pos - neg).mean())
 
 
 def test_softmax_ce():
