@@ -11,6 +11,7 @@ import pytest
 
 from recplug.contract import RECPLUG_API, EpochReport, FitOptions, Model, ScoreBatch, Tags, TrainData
 from recplug.errors import ConfigError
+from recplug.training.constraints import Integer, Real
 from recplug.testing import (
     CHECKS,
     CheckContext,
@@ -28,6 +29,7 @@ class CoPop(Model):
 
     recplug_api = RECPLUG_API
     tags = Tags()
+    parameter_constraints = {"alpha": Real(0, None), "jitter": Real(0, None)}
 
     def __init__(self, alpha: float = 0.1, jitter: float = 1e-3):
         self.alpha = alpha
@@ -71,6 +73,7 @@ class LastItem(Model):
 
     recplug_api = RECPLUG_API
     tags = Tags(sequential=True)
+    parameter_constraints = {"decay": Real(0, 1), "alpha": Real(0, None)}
 
     def __init__(self, decay: float = 0.5, alpha: float = 0.01):
         self.decay = decay
@@ -99,6 +102,7 @@ class Bias(Model):
 
     recplug_api = RECPLUG_API
     tags = Tags(task="rating")
+    parameter_constraints = {"reg": Real(0, None)}
 
     def __init__(self, reg: float = 5.0):
         self.reg = reg
@@ -125,6 +129,7 @@ class TorchMF(Model):
 
     recplug_api = RECPLUG_API
     tags = Tags(supports_cuda=True)
+    parameter_constraints = {"factors": Integer(1, None), "lr": Real(0, None, closed="neither")}
 
     def __init__(self, factors: int = 4, lr: float = 0.5):
         self.factors = factors
@@ -217,6 +222,7 @@ class NoGetParams:
 
     recplug_api = RECPLUG_API
     tags = Tags()
+    parameter_constraints = {"alpha": Real()}
 
     def __init__(self, alpha: float = 0.1):
         self.alpha = alpha
@@ -269,6 +275,27 @@ class LossySave(CoPop):
             self.noise_ = kept
 
 
+class NoConstraints(CoPop):
+    parameter_constraints = None
+
+
+class HalfConstrained(CoPop):
+    parameter_constraints = {"alpha": Real(0, None)}
+
+
+class DefaultsBreakConstraints(CoPop):
+    parameter_constraints = {"alpha": Real(1, None), "jitter": Real(0, None)}
+
+
+class FalseFactors(CoPop):
+    """Declares factors that are not its scores."""
+
+    def latent_factors(self, batch):
+        rng = np.random.default_rng(0)
+        return (rng.standard_normal((len(batch), 3)).astype(np.float32),
+                rng.standard_normal((batch.n_items, 3)).astype(np.float32), None)
+
+
 class OverBudget(CoPop):
     def fit(self, train, options):
         super().fit(train, FitOptions(**{**options.__dict__, "progress": None}))
@@ -313,6 +340,10 @@ BROKEN = {
     ColdItemNaN: ("unseen_users", "unseen or rare at fit time"),
     LossySave: ("save_load", "scores change after save() and load()"),
     OverBudget: ("epoch_budget", "reported 5 epochs with FitOptions(max_epochs=2)"),
+    NoConstraints: ("parameter_constraints", "declares no parameter_constraints"),
+    HalfConstrained: ("parameter_constraints", "has no constraint for jitter"),
+    DefaultsBreakConstraints: ("parameter_constraints", "the defaults fail the declared constraints"),
+    FalseFactors: ("factors", "score() differs from latent_factors()' product"),
     FitReturnsStats: ("fit_returns_self_or_none", "fit() returned dict"),
     ScalesTrain: ("train_unchanged", "fit() modified its training data: csr.data; copy before changing"),
     BadPredict: ("rating_predict", "returned shape (40, 1) for 40 pairs"),
@@ -472,3 +503,20 @@ def test_model_check_skips_what_does_not_apply_and_fails_with_the_reason():
     with pytest.raises(AssertionError, match="dtype float64"):
         ModelCheck(Float64, {}, "score_shape_dtype")()
     ModelCheck(CoPop, {}, "determinism")()
+
+
+def test_checks_that_only_read_share_one_fit():
+    fits = []
+
+    class Counted(CoPop):
+        def fit(self, train, options):
+            fits.append(1)
+            return super().fit(train, options)
+
+    for param in parametrize_models((Counted, {"alpha": 0.3})).args[1]:
+        try:
+            param.values[0]()
+        except BaseException:  # pytest.skip for the checks that do not apply
+            pass
+    # shared: 1; own fits: fit_returns_self_or_none, train_unchanged, determinism (2), epoch_budget
+    assert len(fits) <= 6, len(fits)

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from recplug.contract import EpochReport, FitOptions, ScoreBatch, Tags, TrainData
+from recplug.contract import EpochReport, FactorModel, FitOptions, ScoreBatch, Tags, TrainData
 from recplug.discovery import contract_problems
 from recplug.testing.data import make_batch, tiny_train, train_batch
 
@@ -467,8 +467,41 @@ def check_unseen_users(ctx: CheckContext) -> None:
     _finite_report(scores, "users and items unseen or rare at fit time", ctx, users)
 
 
+def _load(ctx: CheckContext, path: Path, **kwargs: Any) -> Any:
+    if isinstance(inspect.getattr_static(ctx.cls, "load"), (classmethod, staticmethod)):
+        return ctx.cls.load(path, **kwargs)
+    restored = ctx.new_model()
+    return restored.load(path, **kwargs) or restored
+
+
+def _accepts(function: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _another_model() -> Any:
+    """A fitted built-in Popularity: its file must be refused by every other model's ``load``."""
+    from recplug.models.baselines.pop import Popularity
+
+    return Popularity().fit(tiny_train(), FitOptions())
+
+
+def _refusal(ctx: CheckContext, path: Path, what: str, **kwargs: Any) -> str | None:
+    """None when loading ``path`` fails with a message naming the file, else what went wrong."""
+    try:
+        _load(ctx, path, **kwargs)
+    except Exception as exc:
+        return None if path.name in str(exc) else (f"{ctx.name}.load() refused {what} with "
+                                                   f"{type(exc).__name__}: {exc}, which does not name the file")
+    return f"{ctx.name}.load() accepted {what}; it must refuse it with an error naming the file"
+
+
 def check_save_load(ctx: CheckContext) -> None:
-    """When the class defines ``save(path)`` and ``load(path)``, a round trip keeps the scores.
+    """When the class defines ``save(path)`` and ``load(path)``, a round trip keeps the scores,
+    and files it must not read are refused with an error naming the file: a file saved by
+    another model class, and (when ``load`` takes ``n_items``) one fitted on another item count.
 
     ``load`` may be a classmethod/staticmethod returning the model, or an instance method
     called on an unfitted ``cls(**params)`` (returning self or None).
@@ -480,16 +513,89 @@ def check_save_load(ctx: CheckContext) -> None:
     with tempfile.TemporaryDirectory(prefix="recplug-kit-") as tmp:
         path = Path(tmp) / "model"
         model.save(path)
-        if isinstance(inspect.getattr_static(ctx.cls, "load"), (classmethod, staticmethod)):
-            restored = ctx.cls.load(path)
-        else:
-            restored = ctx.new_model()
-            restored = restored.load(path) or restored
+        restored = _load(ctx, path)
         expect(isinstance(restored, ctx.cls),
                f"{ctx.name}.load() returned {type(restored).__name__}, expected a {ctx.name}")
         after = _score(restored, ctx.batch())
+        problems = []
+        if _accepts(getattr(ctx.cls, "load"), "n_items"):
+            problems.append(_refusal(ctx, path, f"a file fitted on {ctx.data.n_items} items as one for "
+                                                f"{ctx.data.n_items + 1}", n_items=ctx.data.n_items + 1))
+        other = _another_model()
+        if type(other) is not ctx.cls:
+            other_path = Path(tmp) / "other-model"
+            other.save(other_path)
+            problems.append(_refusal(ctx, other_path, f"a file saved by {type(other).__name__}"))
     diff = _differences(before, after, _exact(ctx.device))
     expect(diff is None, f"{ctx.name}: scores change after save() and load(): {diff}")
+    problems = [p for p in problems if p]
+    expect(not problems, "; ".join(problems))
+
+
+def check_factors(ctx: CheckContext) -> None:
+    """For a :class:`~recplug.contract.FactorModel`: ``latent_factors(batch)`` gives the scores of
+    ``score(batch)`` up to float32 rounding, and the fused top-K kernel ranks exactly as
+    ``score()`` does (same top-10 ids for every user)."""
+    if not isinstance(ctx.fitted, FactorModel):
+        raise NotApplicable(f"{ctx.name} declares no latent_factors()")
+    if not _exact(ctx.device):
+        raise NotApplicable("the fused kernel runs on the CPU only")
+    from recplug import kernels
+    from recplug.evaluation.evaluator import factors_of, tie_priority
+
+    model, batch = ctx.fitted, ctx.batch()
+    user_vecs, item_vecs, item_bias = factors_of(model, batch)
+    product = user_vecs.astype(np.float64) @ item_vecs.astype(np.float64).T
+    if item_bias is not None:
+        product += item_bias
+    scores = _score(model, batch)
+    expect(scores.shape == product.shape, f"{ctx.name}: latent_factors() give {product.shape} scores, "
+                                          f"score() {scores.shape}")
+    close = np.isclose(scores.astype(np.float64), product, rtol=1e-4, atol=1e-5)
+    expect(bool(close.all()), f"{ctx.name}: score() differs from latent_factors()' product for "
+                              f"{int((~close).sum())} of {close.size} scores (max |difference| "
+                              f"{np.abs(scores - product).max():.3g}); declare only factors that give the scores")
+    k = min(10, ctx.data.n_items)
+    priority = tie_priority(ctx.data.n_items, 0)
+    fused = kernels.fused_topk(user_vecs, item_vecs, k, exclude=None, priority=priority, item_bias=item_bias)[0]
+    ranked = kernels.masked_topk(np.ascontiguousarray(scores, dtype=np.float32), k, exclude=None,
+                                 priority=priority)[0]
+    rows = np.flatnonzero((fused != ranked).any(axis=1))
+    expect(not len(rows), f"{ctx.name}: the fused kernel on latent_factors() ranks the top {k} of "
+                          f"{len(rows)} of {len(batch)} users differently from score() (first: user "
+                          f"{int(batch.users[rows[0]]) if len(rows) else -1})")
+
+
+def check_parameter_constraints(ctx: CheckContext) -> None:
+    """``parameter_constraints`` declares a constraint (``.check(value)`` -> None or what is
+    allowed) for every ``__init__`` parameter and nothing else; the defaults and the
+    kit's hyperparameters pass them, and ``check_param_relations`` when defined."""
+    from recplug.training.constraints import check_model_params
+
+    declared = getattr(ctx.cls, "parameter_constraints", None)
+    expect(isinstance(declared, dict),
+           f"{ctx.name} declares no parameter_constraints; add a class attribute "
+           "{hyperparameter: Constraint} (recplug.training.constraints) for every __init__ parameter")
+    try:
+        names = [p.name for p in _init_parameters(ctx.cls)[0]]
+    except (TypeError, ValueError) as exc:
+        raise NotApplicable(f"{ctx.name}.__init__ cannot be introspected (init_stores_only says why)") from exc
+    missing = [n for n in names if n not in declared]
+    expect(not missing, f"{ctx.name}.parameter_constraints has no constraint for {', '.join(missing)}")
+    extra = [n for n in declared if n not in names]
+    expect(not extra, f"{ctx.name}.parameter_constraints names {', '.join(extra)}, which __init__ does not take")
+    odd = [n for n, c in declared.items() if not callable(getattr(c, "check", None))]
+    expect(not odd, f"{ctx.name}.parameter_constraints[{odd[0] if odd else ''!r}] is not a constraint "
+                    "(it needs .check(value))")
+    for label, build in (("the defaults", ctx.cls), (f"the hyperparameters {ctx.params!r}", ctx.new_model)):
+        try:  # a model that cannot be built or has no get_params fails init_stores_only, not this check
+            params = build().get_params()
+        except Exception:
+            continue
+        try:
+            check_model_params(ctx.cls, params)
+        except Exception as exc:
+            raise CheckFailed(f"{ctx.name}: {label} fail the declared constraints: {exc}") from exc
 
 
 def check_rating_predict(ctx: CheckContext) -> None:
@@ -564,6 +670,8 @@ CHECKS: dict[str, Callable[[CheckContext], None]] = {
     "sequential_inputs": check_sequential_inputs,
     "unseen_users": check_unseen_users,
     "save_load": check_save_load,
+    "factors": check_factors,
+    "parameter_constraints": check_parameter_constraints,
     "rating_predict": check_rating_predict,
     "epoch_budget": check_epoch_budget,
 }

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -52,6 +54,24 @@ def _check_device(cls: type, device: str) -> None:
 
 
 PASSED, NOT_APPLICABLE, FAILED = "passed", "not applicable", "failed"
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_context(cls: type, params_json: str, device: str) -> CheckContext:
+    return CheckContext(cls, json.loads(params_json), device)
+
+
+def shared_context(cls: type, params: dict[str, Any], device: str) -> CheckContext:
+    """One :class:`CheckContext` per (class, hyperparameters, device), so the checks that only
+    read the fitted model share one fit (checks that need their own fits still make them).
+    Hyperparameters that are not JSON build a context of their own."""
+    try:
+        key = json.dumps(params, sort_keys=True, allow_nan=True)
+    except (TypeError, ValueError):
+        return CheckContext(cls, dict(params), device)
+    if json.loads(key) != params:  # e.g. tuples would come back as lists
+        return CheckContext(cls, dict(params), device)
+    return _cached_context(cls, key, device)
 
 
 def run_check(name: str, ctx: CheckContext) -> tuple[str, str | None]:
@@ -106,7 +126,7 @@ class ModelCheck:
     def __call__(self) -> None:
         import pytest
 
-        ctx = CheckContext(self.cls, dict(self.params), self.device)
+        ctx = shared_context(self.cls, dict(self.params), self.device)
         try:
             CHECKS[self.check](ctx)
         except NotApplicable as exc:
