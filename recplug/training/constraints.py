@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal, Mapping
 
 from recplug.errors import ConfigError, ContractError
@@ -53,6 +53,7 @@ class _Interval(Constraint):
 
     low: float | None = None
     high: float | None = None
+    _: KW_ONLY
     closed: Closed = "both"
     search: tuple | None = None
 
@@ -127,14 +128,6 @@ class Integer(_Interval):
     _noun = "an integer"
     _search_type = "int"
 
-    def __init__(self, low: int | None = None, high: int | None = None, *,
-                 closed: Closed = "both", search: tuple | None = None):
-        object.__setattr__(self, "low", low)
-        object.__setattr__(self, "high", high)
-        object.__setattr__(self, "closed", closed)
-        object.__setattr__(self, "search", search)
-        self.__post_init__()
-
     def _is_value(self, value: Any) -> bool:
         return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -147,21 +140,11 @@ class Real(_Interval):
     ``Real(0, None, closed="neither")`` is "a real number > 0".
     """
 
+    _: KW_ONLY
     allow_nan: bool = False
     allow_inf: bool = False
 
     _noun = "a real number"
-
-    def __init__(self, low: float | None = None, high: float | None = None, *,
-                 closed: Closed = "both", search: tuple | None = None,
-                 allow_nan: bool = False, allow_inf: bool = False):
-        object.__setattr__(self, "low", low)
-        object.__setattr__(self, "high", high)
-        object.__setattr__(self, "closed", closed)
-        object.__setattr__(self, "search", search)
-        object.__setattr__(self, "allow_nan", allow_nan)
-        object.__setattr__(self, "allow_inf", allow_inf)
-        self.__post_init__()
 
     def check(self, value: Any) -> str | None:
         if _is_number(value) and math.isnan(value):
