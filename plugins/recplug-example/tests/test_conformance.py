@@ -8,10 +8,12 @@ from recplug.data.interactions import Interactions
 from recplug.contract import TrainData
 from recplug.errors import ConfigError, DataError
 from recplug.testing import make_batch, parametrize_models
+from recplug_example.bare import RecentCount
 from recplug_example.model import RecencyPopularity
 
 
-@parametrize_models(RecencyPopularity, (RecencyPopularity, {"half_life": 2.0, "time_unit": 3600.0}))
+@parametrize_models(RecencyPopularity, (RecencyPopularity, {"half_life": 2.0, "time_unit": 3600.0}),
+                    RecentCount, (RecentCount, {"window": 5 * 86_400.0}))
 def test_conformance(model_check):
     model_check()
 
@@ -35,7 +37,7 @@ def test_recent_interactions_weigh_more():
 
 def test_bad_hyperparameters_and_missing_timestamps_are_explained():
     train = _train(["a"], [0])
-    with pytest.raises(ConfigError, match="half_life must be a positive number, got 0"):
+    with pytest.raises(ConfigError, match="half_life=0 is not allowed; half_life must be a real number > 0"):
         RecencyPopularity(half_life=0).fit(train, FitOptions())
     untimed = TrainData(Interactions.from_arrays([0], ["a"]))
     with pytest.raises(DataError, match="needs timestamps"):

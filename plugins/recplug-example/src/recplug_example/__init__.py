@@ -1,5 +1,10 @@
-"""recplug-example: a time-decayed popularity model published as a recplug plugin."""
+"""recplug-example: two small recplug plugins.
 
+- ``recency-pop`` (:class:`RecencyPopularity`): on recplug's scaffold (``Model``, ``SavedModel``).
+- ``recent-count`` (:class:`RecentCount`): on the bare contract only, no recplug base class.
+"""
+
+from recplug_example.bare import RecentCount
 from recplug_example.model import RecencyPopularity
 
-__all__ = ["RecencyPopularity"]
+__all__ = ["RecencyPopularity", "RecentCount"]

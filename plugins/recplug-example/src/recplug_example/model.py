@@ -7,16 +7,17 @@ gets the same scores; recplug masks each user's history, which personalises the 
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from recplug.contract import RECPLUG_API, EpochReport, FitOptions, Model, ScoreBatch, Tags, TrainData
-from recplug.errors import ConfigError, DataError
+from recplug.errors import DataError
+from recplug.models import SavedModel
+from recplug.training.constraints import Real, check_model_params
 
 
-class RecencyPopularity(Model):
+class RecencyPopularity(SavedModel, Model):
     """Popularity with exponential time decay.
 
     Hyperparameters:
@@ -27,7 +28,12 @@ class RecencyPopularity(Model):
     """
 
     recplug_api = RECPLUG_API          # the contract version this model is written for
-    tags = Tags(needs_timestamps=True)  # ranking task, not sequential, CPU only
+    tags = Tags(needs_timestamps=True, iterative=False)  # ranking, not sequential, CPU, no epochs
+    # every hyperparameter's type and range; the runner checks them before loading any data
+    parameter_constraints = {
+        "half_life": Real(0, None, closed="neither", allow_inf=True, search=(1.0, 365.0, "log")),
+        "time_unit": Real(0, None, closed="neither"),
+    }
 
     def __init__(self, half_life: float = 30.0, time_unit: float = 86_400.0):
         # __init__ stores hyperparameters only: no data, no work, no randomness
@@ -36,10 +42,7 @@ class RecencyPopularity(Model):
 
     def fit(self, train: TrainData, options: FitOptions) -> "RecencyPopularity":
         """Weights every training interaction by its age; one pass (reported as epoch 1)."""
-        for name in ("half_life", "time_unit"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and value > 0):
-                raise ConfigError(f"RecencyPopularity: {name} must be a positive number, got {value!r}")
+        check_model_params(type(self), self.get_params())
         if train.timestamps is None:
             raise DataError("RecencyPopularity needs timestamps; this dataset has none "
                             "(pick a dataset with timestamps or another model)")
@@ -49,6 +52,7 @@ class RecencyPopularity(Model):
             age = (train.timestamps.max() - train.timestamps).astype(np.float64) / self.time_unit
             weights = np.exp2(-age / self.half_life)
         self.item_scores_ = np.bincount(items, weights, minlength=train.n_items).astype(np.float32)
+        self.n_users_ = int(train.n_users)
         if options.progress is not None:
             options.progress(EpochReport(epoch=1))
         return self
@@ -57,14 +61,10 @@ class RecencyPopularity(Model):
         """The same float32 scores ``[B, n_items]`` for every user of the batch."""
         return np.tile(self.item_scores_, (len(batch), 1))
 
-    # optional: persistence (the conformance kit checks the round trip when both exist)
-    def save(self, path: Path) -> None:
-        np.savez(Path(path).with_suffix(".npz"), item_scores=self.item_scores_,
-                 params=json.dumps(self.get_params()))
+    # persistence: SavedModel writes the arrays named here next to a JSON header (class,
+    # hyperparameters, recplug_api, shapes) and refuses files of other models or item counts
+    def fitted_state(self) -> tuple[dict[str, int], dict[str, Any]]:
+        return {"n_users": self.n_users_, "n_items": len(self.item_scores_)}, {"item_scores": self.item_scores_}
 
-    @classmethod
-    def load(cls, path: Path) -> "RecencyPopularity":
-        with np.load(Path(path).with_suffix(".npz")) as state:
-            model = cls(**json.loads(str(state["params"])))
-            model.item_scores_ = state["item_scores"]
-        return model
+    def restore(self, shapes: dict[str, int], arrays: dict[str, Any], device: str) -> None:
+        self.item_scores_, self.n_users_ = arrays["item_scores"], shapes["n_users"]
