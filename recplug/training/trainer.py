@@ -53,20 +53,22 @@ class TrainResult:
 
 
 @contextlib.contextmanager
-def fit_context(options: FitOptions) -> Iterator[None]:
+def fit_context(options: FitOptions, *, supports_cuda: bool = True) -> Iterator[None]:
     """Threads, seeds and (on CPU) deterministic algorithms for the duration of a fit.
 
     Caps torch and the BLAS pools with ``limited_threads(options.threads)`` (None or 0:
     leave them), calls ``seed_everything(options.seed)`` -- the call the runner makes
     before ``fit``, so a plugin that skips ``fit_context`` draws the same Python, NumPy and
     torch streams -- and turns on ``torch.use_deterministic_algorithms`` (warn-only) when
-    fitting on the CPU. Restores the previous thread count and determinism setting afterwards.
+    fitting on the CPU (``resolve_device(options.device, supports_cuda=supports_cuda)``;
+    pass the model's ``Tags.supports_cuda``). Restores the previous thread count and
+    determinism setting afterwards.
     """
     import torch
 
     previous_det = torch.are_deterministic_algorithms_enabled()
     previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    on_cpu = resolve_device(options.device).type == "cpu"
+    on_cpu = resolve_device(options.device, supports_cuda=supports_cuda).type == "cpu"
     with limited_threads(options.threads):
         try:
             if on_cpu:

@@ -94,3 +94,15 @@ def test_bench_common_still_exports_limited_threads():
     from recplug.bench.common import limited_threads as bench_limited_threads
 
     assert bench_limited_threads is limited_threads
+
+
+def test_fit_context_is_deterministic_for_a_cpu_only_model_on_a_cuda_machine(fake_cuda):
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(False)
+    try:
+        with fit_context(FitOptions(device="auto"), supports_cuda=False):
+            assert torch.are_deterministic_algorithms_enabled()
+        with fit_context(FitOptions(device="auto")):
+            assert not torch.are_deterministic_algorithms_enabled()  # it will run on CUDA
+    finally:
+        torch.use_deterministic_algorithms(before)

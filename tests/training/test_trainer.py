@@ -27,20 +27,25 @@ def weights(module) -> np.ndarray:
 
 
 def run(options: FitOptions, *, epochs: int = 6, eval_every: int = 1, dropout: float = 0.0,
-        lr: float = 0.05, loss_scale: float = 1.0):
+        lr: float = 0.05, loss_scale: float = 1.0, optimizer=torch.optim.SGD, on_loss=None):
+    """Fit the toy; ``on_loss(trainer, out)`` sees every batch's trainer and network output."""
+    device = torch.device(options.device if options.device != "auto" else "cpu")
     with fit_context(options):
         toy = Toy(dropout)
-        optimizer = torch.optim.SGD(toy.module.parameters(), lr=lr)
+        toy.module.to(device)
+        trainer = Trainer(options, epochs=epochs, eval_every=eval_every)
 
         def batches(epoch, seed):
-            return shuffled_batches((X, Y), 16, seed=seed, device="cpu")
+            return shuffled_batches((X, Y), 16, seed=seed, device=device)
 
         def loss_fn(batch):
             x, y = batch
-            return loss_scale * torch.nn.functional.mse_loss(toy.module(x), y)
+            out = toy.module(x)
+            if on_loss is not None:
+                on_loss(trainer, out)
+            return loss_scale * torch.nn.functional.mse_loss(out.float(), y)
 
-        result = Trainer(options, epochs=epochs, eval_every=eval_every).fit(
-            toy, toy.module, optimizer, batches, loss_fn)
+        result = trainer.fit(toy, toy.module, optimizer(toy.module.parameters(), lr=lr), batches, loss_fn)
     return toy, result
 
 
@@ -198,23 +203,9 @@ def test_resolve_device_without_cuda_says_how_to_fix():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_mixed_precision_training_on_cuda():
-    options = FitOptions(device="cuda", seed=0, max_epochs=3)
-    with fit_context(options):
-        toy = Toy()
-        toy.module.to("cuda")
-        optimizer = torch.optim.Adam(toy.module.parameters(), lr=0.05)
-        seen_dtypes = []
-
-        def batches(epoch, seed):
-            return shuffled_batches((X, Y), 16, seed=seed, device="cuda")
-
-        def loss_fn(batch):
-            x, y = batch
-            out = toy.module(x)
-            seen_dtypes.append(out.dtype)
-            return torch.nn.functional.mse_loss(out.float(), y)
-
-        result = Trainer(options, epochs=3).fit(toy, toy.module, optimizer, batches, loss_fn)
+    seen_dtypes = []
+    _, result = run(FitOptions(device="cuda", seed=0, max_epochs=3), optimizer=torch.optim.Adam,
+                    on_loss=lambda trainer, out: seen_dtypes.append(out.dtype))
     assert result.epochs_run == 3
     assert seen_dtypes[0] in (torch.bfloat16, torch.float16)
     assert result.history[-1].loss < result.history[0].loss
@@ -241,26 +232,27 @@ def test_nan_validation_is_never_the_best():
 
 
 def test_step_counts_optimizer_steps_and_is_readable_by_the_loss():
-    options = FitOptions(seed=0, max_epochs=3)
     seen = []
-    with fit_context(options):
-        toy = Toy()
-        optimizer = torch.optim.SGD(toy.module.parameters(), lr=0.01)
-        trainer = Trainer(options, epochs=3)
-        assert trainer.step == 0
+    _, result = run(FitOptions(seed=0), epochs=3, on_loss=lambda trainer, out: seen.append(trainer.step))
+    assert seen == list(range(12))  # 64 rows / 16 = 4 batches x 3 epochs
+    assert Trainer(FitOptions(), epochs=3).step == 0
 
-        def loss_fn(batch):
-            x, y = batch
-            seen.append(trainer.step)
-            return torch.nn.functional.mse_loss(toy.module(x), y)
 
-        batches = lambda epoch, seed: shuffled_batches((X, Y), 16, seed=seed, device="cpu")
-        trainer.fit(toy, toy.module, optimizer, batches, loss_fn)
-        assert seen == list(range(12))  # 64 rows / 16 = 4 batches x 3 epochs
-        assert trainer.step == 12
-        seen.clear()
-        trainer.fit(toy, toy.module, optimizer, batches, loss_fn)  # a new fit counts from 0
-        assert seen[0] == 0
+def test_step_restarts_at_zero_for_a_new_fit():
+    options = FitOptions(seed=0)
+    trainer = Trainer(options, epochs=2)
+    module = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.01)
+    seen = []
+
+    def loss_fn(batch):
+        seen.append(trainer.step)
+        return torch.nn.functional.mse_loss(module(batch[0]), batch[1])
+
+    batches = lambda epoch, seed: shuffled_batches((X, Y), 32, seed=seed, device="cpu")
+    trainer.fit(module, module, optimizer, batches, loss_fn)
+    trainer.fit(module, module, optimizer, batches, loss_fn)
+    assert seen == [0, 1, 2, 3, 0, 1, 2, 3] and trainer.step == 4
 
 
 @pytest.mark.parametrize("options, default, match", [
