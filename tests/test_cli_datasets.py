@@ -7,7 +7,7 @@ import typer
 from typer.testing import CliRunner
 
 from recplug.cli import datasets
-from recplug.cli.datasets import parse_columns
+from recplug.cli.options import parse_columns
 from recplug.errors import ConfigError, DataError, DatasetNotFoundError
 
 app = typer.Typer()

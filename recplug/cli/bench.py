@@ -6,14 +6,16 @@ import json
 import os
 import platform
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from recplug.bench.common import BenchRow
 from recplug.errors import ConfigError
+
+if TYPE_CHECKING:
+    from recplug.bench.common import BenchRow
 
 app = typer.Typer(help="Benchmarks: recplug vs the best alternative, measured in the same run.",
                   no_args_is_help=True)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from recplug.errors import ConfigError
+from recplug.cli.options import (ColumnsOption, FormatOption, KcoreOption, MinRatingOption, OfflineOption,
+                                 data_options)
 
 app = typer.Typer(
     help="List the dataset registry (and local copies), inspect or download a dataset.",
@@ -48,19 +49,17 @@ def list_datasets() -> None:
 @app.command("info")
 def info(
     dataset: str = typer.Argument(..., help="A registered name (see `list`) or a file/folder path."),
-    format: Optional[str] = typer.Option(None, "--format", help="Force a file format (see README)."),
-    columns: Optional[str] = typer.Option(
-        None, "--columns",
-        help="Column roles for csv/tsv/parquet/atomic, e.g. user=uid,item=iid,timestamp=t"),
-    min_rating: Optional[float] = typer.Option(None, "--min-rating", help="Keep rows rated >= this."),
-    kcore: Optional[int] = typer.Option(None, "--kcore", help="Iterated k-core on users and items."),
-    offline: bool = typer.Option(False, "--offline", help="Never download."),
+    format: FormatOption = None,
+    columns: ColumnsOption = None,
+    min_rating: MinRatingOption = None,
+    kcore: KcoreOption = None,
+    offline: OfflineOption = False,
 ) -> None:
     """Print users, items, interactions, density, time span and duplicates of a dataset."""
     from recplug.data import load_dataset
 
-    data = load_dataset(dataset, format=format, columns=parse_columns(columns),
-                        min_rating=min_rating, kcore=kcore, offline=offline)
+    options = data_options(format, columns, min_rating, kcore, offline)
+    data = load_dataset(dataset, **options.load_kwargs())
     Console().print(_info_table(data))
 
 
@@ -80,21 +79,6 @@ def download(
         return
     folder = fetch(spec)
     console.print(f"{name}: {folder}", highlight=False)
-
-
-def parse_columns(text: str | None) -> dict[str, Any] | None:
-    """``"user=a,item=b"`` -> ``{"user": "a", "item": "b"}`` (digits become positions)."""
-    if text is None or not text.strip():
-        return None
-    mapping: dict[str, Any] = {}
-    for part in text.split(","):
-        role, sep, column = part.partition("=")
-        if not sep or not role.strip() or not column.strip():
-            raise ConfigError(f"--columns: {part!r} is not role=column; e.g. "
-                              "--columns user=uid,item=iid,timestamp=ts")
-        column = column.strip()
-        mapping[role.strip()] = int(column) if column.isdigit() else column
-    return mapping
 
 
 def _info_table(data: Any) -> Table:

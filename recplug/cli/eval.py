@@ -1,19 +1,42 @@
-"""``recplug eval``: fit and evaluate models, store every run, show this invocation's leaderboard."""
+"""``recplug eval``: fit and evaluate models, store every run, show this invocation's leaderboard.
+
+Exit codes: 0 when every run is done (or already in the store, or being run by another
+process), 1 when any run failed (after finishing the others), 130 / 143 when a fit was
+interrupted by Ctrl-C / SIGTERM, and the documented code of any error found while
+checking the request (2 for a bad option), before any data are read.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from recplug.contract import EpochReport
+from recplug.cli.options import (ColumnsOption, FormatOption, KcoreOption, MinRatingOption,
+                                 OfflineOption, as_flags, data_options, out_format, parse_ints,
+                                 parse_names)
 from recplug.errors import ConfigError
-from recplug.runner import EvalRequest, RunOutcome, run_eval
+
+if TYPE_CHECKING:
+    from recplug.contract import EpochReport
+    from recplug.runner import EvalRequest, RunOutcome
 
 err = Console(stderr=True)
+
+
+def tie_warning(outcome: RunOutcome) -> str | None:
+    """The warning line for a run whose top-K cuts were mostly decided by ties, else None."""
+    from recplug.leaderboard.model import tie_flagged
+
+    rate = outcome.boundary_tie_rate
+    if rate is None or not tie_flagged(rate):
+        return None
+    return (f"{outcome.model} (seed {outcome.seed}): ties decided the top-K cut for {rate:.0%} of users: "
+            "the model's scores are too coarse; see --ties")
 
 
 class RichReporter:
@@ -24,10 +47,13 @@ class RichReporter:
         self.stage_task = progress.add_task("starting", total=None)
         self.fit_task = None
 
+    def store_opened(self, path: Path) -> None:
+        self.progress.console.print(f"results: {path}", highlight=False, markup=False, soft_wrap=True)
+
     def stage(self, message: str) -> None:
-        self.progress.update(self.stage_task, description=message)
+        self.progress.update(self.stage_task, description=escape(message))
         if not self.progress.console.is_terminal:
-            self.progress.console.print(message, highlight=False)
+            self.progress.console.print(message, highlight=False, markup=False)
 
     def fit_started(self, model: str, seed: int, max_epochs: Optional[int]) -> Callable[[EpochReport], None]:
         self.stage(f"fitting {model} (seed {seed})")
@@ -51,81 +77,127 @@ class RichReporter:
             self.fit_task = None
 
     def outcome(self, outcome: RunOutcome) -> None:
+        print_ = self.progress.console.print
+        label = f"{outcome.model} (seed {outcome.seed})"
         if outcome.status == "failed":
-            self.progress.console.print(f"[red]✗ {outcome.model} (seed {outcome.seed}) failed:[/] {outcome.error}")
+            print_(f"[red]✗ {escape(label)} failed:[/] {escape(outcome.error or '')}")
+        elif outcome.status == "busy":
+            print_(f"[yellow]• {escape(label)} skipped: {escape(outcome.error or 'being run elsewhere')} "
+                   f"(run {outcome.run_id})[/]")
         elif outcome.status == "skipped":
-            self.progress.console.print(f"[dim]• {outcome.model} (seed {outcome.seed}) already in the store "
-                                        f"(run {outcome.run_id}); --rerun to redo it[/]")
+            print_(f"[dim]• {escape(label)} already in the store (run {outcome.run_id}); --rerun to redo it[/]")
         else:
             fit = f"{outcome.fit_seconds:.1f}s" if outcome.fit_seconds is not None else "?"
-            self.progress.console.print(f"[green]✓ {outcome.model} (seed {outcome.seed})[/] fit {fit}, "
-                                        f"eval {outcome.eval_seconds:.2f}s")
+            print_(f"[green]✓ {escape(label)}[/] fit {fit}, eval {outcome.eval_seconds:.2f}s{_trained(outcome)}")
+        warning = tie_warning(outcome) if outcome.status in ("done", "skipped") else None
+        if warning:
+            print_(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 
 
-def _ints(text: str, option: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise ConfigError(f"{option} expects comma-separated integers, got {text!r}") from None
+def _trained(outcome: RunOutcome) -> str:
+    info = outcome.training
+    if not info.get("epochs_run"):
+        return ""
+    text = f", {info['epochs_run']} epochs ({info.get('stopped', '?')}"
+    if info.get("best_epoch"):
+        text += f", best {info['best_epoch']}"
+    if info.get("refit_epochs"):
+        text += f", refit {info['refit_epochs']}"
+    return text + ")"
 
 
 def eval_command(
     models: list[str] = typer.Argument(..., help="Model names (see `recplug models`), or dist:name."),
     dataset: str = typer.Option("ml-100k", "--dataset", "-d", help="Registry name or path to a data file/folder."),
+    format: FormatOption = None,
+    columns: ColumnsOption = None,
+    min_rating: MinRatingOption = None,
+    kcore: KcoreOption = None,
+    offline: OfflineOption = False,
     split: str = typer.Option("loo", "--split", "-s", help="loo | temporal | temporal-user | ratio | presplit."),
     target: Optional[str] = typer.Option(None, "--target", help="temporal split only: all (default) or next."),
     k: str = typer.Option("5,10,20,50", "--k", help="Cut-offs, comma-separated."),
     metrics: str = typer.Option("hr,recall,ndcg,mrr,precision,map", "--metrics", help="Per-user metrics, comma-separated."),
     ties: str = typer.Option("random", "--ties", help="random (seeded, same for every model) | pessimistic | optimistic."),
-    seed: int = typer.Option(0, "--seed", help="First seed."),
-    seeds: int = typer.Option(1, "--seeds", help="Number of seeds: seed, seed+1, ..."),
+    seed: int = typer.Option(0, "--seed", help="First seed (>= 0)."),
+    seeds: int = typer.Option(1, "--seeds", help="Number of seeds (>= 1): seed, seed+1, ..."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N]."),
     set_: list[str] = typer.Option([], "--set", help="Hyperparameter key=value or model.key=value (repeatable)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epoch budget (overrides the model default)."),
-    patience: int = typer.Option(5, "--patience", help="Early-stopping patience in validation rounds."),
-    valid_metric: str = typer.Option("NDCG@10", "--valid-metric", help="Validation metric for early stopping."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epoch budget (>= 1; overrides the model default)."),
+    patience: int = typer.Option(5, "--patience", help="Early-stopping patience in validation rounds (>= 1)."),
+    valid_metric: str = typer.Option("NDCG@10", "--valid-metric", help="Validation metric for early stopping, NAME@K."),
+    refit: bool = typer.Option(False, "--refit", help="After early stopping, refit on train + validation for "
+                                                      "the best epoch count, then test."),
     negatives: Optional[int] = typer.Option(None, "--negatives", help="Sampled evaluation with N negatives (paper reproduction only)."),
     sampler: str = typer.Option("uniform", "--sampler", help="uniform | popularity (with --negatives)."),
     batch_size: int = typer.Option(1024, "--batch-size", help="Users scored at once (results do not depend on it)."),
     threads: int = typer.Option(0, "--threads", help="Threads for kernels and torch (0 = all cores)."),
     db: Optional[Path] = typer.Option(None, "--db", help="Results store (SQLite); default under the user data dir."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Also write this invocation's leaderboard to a file (format from the suffix)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write this invocation's leaderboard to a file "
+                                                           "(.md, .tex, .html, .csv or .json)."),
     rerun: bool = typer.Option(False, "--rerun", help="Redo runs already in the store."),
 ) -> None:
     """Fit and evaluate MODELS on a dataset under one split, with full ranking over all items."""
-    from recplug.evaluation import EvalConfig
-    from recplug.params import parse_overrides
-
-    split_params = {}
-    if target is not None:
-        if split != "temporal":
-            raise ConfigError("--target applies to --split temporal only")
-        split_params["target"] = target
-    if seeds < 1:
-        raise ConfigError(f"--seeds must be >= 1, got {seeds}")
-    config = EvalConfig(ks=tuple(_ints(k, "--k")), metrics=tuple(m.strip().lower() for m in metrics.split(",") if m.strip()),
-                        ties=ties, batch_size=batch_size, threads=threads, negatives=negatives, sampler=sampler)
+    request = build_request(models=models, dataset=dataset, data=data_options(format, columns, min_rating, kcore, offline),
+                            split=split, target=target, k=k, metrics=metrics, ties=ties, seed=seed, seeds=seeds,
+                            device=device, set_=set_, epochs=epochs, patience=patience, valid_metric=valid_metric,
+                            refit=refit, negatives=negatives, sampler=sampler, batch_size=batch_size,
+                            threads=threads, db=db, rerun=rerun)
+    export = out_format(out)
     if split == "temporal-user":
         err.print("[yellow]note:[/] temporal-user splits each user's history by time; it leaks "
                   "future interactions of other users into training.")
-    request = EvalRequest(models=list(models), dataset=dataset, split=split, split_params=split_params,
-                          seeds=list(range(seed, seed + seeds)), eval_config=config,
-                          overrides=parse_overrides(set_), device=device, threads=threads,
-                          max_epochs=epochs, patience=patience, validation_metric=valid_metric,
-                          db=str(db) if db else None, rerun=rerun)
+    from recplug.runner import prepare, run_plan
+
+    with as_flags():
+        plan = prepare(request)
     with _threads(threads), Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                      TimeElapsedColumn(), console=err, transient=True) as progress:
-        outcomes = run_eval(request, RichReporter(progress))
-    _show_leaderboard(outcomes, request, out)
-    if all(o.status == "failed" for o in outcomes):
+        outcomes = run_plan(plan, RichReporter(progress))
+    _show_leaderboard(outcomes, request, out, export)
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        runs = ", ".join(f"{o.model} (seed {o.seed})" for o in failed)
+        err.print(f"[red]error:[/] {len(failed)} of {len(outcomes)} runs failed: {escape(runs)}; "
+                  "they are stored as failed (see the lines above)", soft_wrap=True)
         raise typer.Exit(1)
+
+
+def build_request(*, models, dataset, data, split, target, k, metrics, ties, seed, seeds, device, set_,
+                  epochs, patience, valid_metric, refit, negatives, sampler, batch_size, threads, db,
+                  rerun) -> EvalRequest:
+    """The request of an ``eval`` invocation; ConfigError naming the flag for a bad value."""
+    from recplug.evaluation import EvalConfig
+    from recplug.params import parse_overrides
+    from recplug.runner import EvalRequest
+
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1 (how many seeds to run), got {seeds}")
+    if seed < 0:
+        raise ConfigError(f"--seed must be >= 0, got {seed}")
+    if threads < 0:
+        raise ConfigError(f"--threads must be >= 0 (0 = all cores), got {threads}")
+    split_params = {}
+    if target is not None:
+        if split != "temporal":
+            raise ConfigError(f"--target applies to --split temporal only (got --split {split}); drop --target")
+        split_params["target"] = target
+    with as_flags():
+        config = EvalConfig(ks=parse_ints(k, "--k"), metrics=parse_names(metrics), ties=ties,
+                            batch_size=batch_size, threads=threads, negatives=negatives, sampler=sampler)
+        request = EvalRequest(models=list(models), dataset=dataset, split=split, split_params=split_params,
+                              seeds=list(range(seed, seed + seeds)), eval_config=config,
+                              overrides=parse_overrides(set_), device=device, threads=threads,
+                              max_epochs=epochs, patience=patience, validation_metric=valid_metric,
+                              refit=refit, data_options=data, db=str(db) if db else None, rerun=rerun)
+    return request
 
 
 def _threads(threads: int):
     """Cap BLAS and torch threads (idle OpenBLAS threads would otherwise spin on the cores)."""
     import os
 
-    from recplug.bench.common import limited_threads
+    from recplug.training.threads import limited_threads
 
     return limited_threads(threads or os.cpu_count() or 1)
 
@@ -138,20 +210,18 @@ def _shown_metrics(config) -> list[str]:
     return [metric_name(m, k) for m in ("ndcg", "recall", "hr", "mrr") if m in config.metrics]
 
 
-def _show_leaderboard(outcomes: list[RunOutcome], request: EvalRequest, out: Optional[Path]) -> None:
+def _show_leaderboard(outcomes: list[RunOutcome], request: EvalRequest, out: Optional[Path],
+                      export: Optional[str]) -> None:
     from recplug.leaderboard import Leaderboard, print_table, render
     from recplug.store import ResultStore
 
-    ids = [o.run_id for o in outcomes if o.status in ("done", "skipped") and o.run_id is not None]
+    ids = {o.run_id for o in outcomes if o.status in ("done", "skipped") and o.run_id is not None}
     if not ids:
         return
     with ResultStore(request.db) as store:
-        runs = [r for r in store.runs(status="done") if r.id in set(ids)]
+        runs = [r for r in store.runs(status="done") if r.id in ids]
     board = Leaderboard.from_runs(runs, metrics=_shown_metrics(request.eval_config))
     print_table(board)
-    if out is not None:
-        fmt = {".md": "markdown", ".tex": "latex", ".html": "html", ".csv": "csv", ".json": "json"}.get(out.suffix.lower())
-        if fmt is None:
-            raise ConfigError(f"--out {out}: unknown suffix; use .md, .tex, .html, .csv or .json")
-        out.write_text(render(board, fmt))
-        err.print(f"wrote {out}")
+    if out is not None and export is not None:
+        out.write_text(render(board, export))
+        err.print(f"wrote {out}", highlight=False, markup=False)

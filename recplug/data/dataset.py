@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -10,10 +13,50 @@ import numpy as np
 
 from recplug.data import filters, registry
 from recplug.data.interactions import Interactions
-from recplug.errors import DataError, DatasetNotFoundError
+from recplug.errors import ConfigError, DataError, DatasetNotFoundError
 
 if TYPE_CHECKING:
     from recplug.data.loaders import Table
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """How to read and filter a dataset (the keyword arguments of :func:`load_dataset`).
+
+    :meth:`check` validates them without touching any file; :meth:`canonical` is what
+    shapes the data (everything but ``offline``), part of the dataset fingerprint.
+    """
+
+    format: str | None = None
+    columns: Mapping[str, Any] | None = None
+    min_rating: float | None = None
+    kcore: int | None = None
+    offline: bool = False
+
+    def check(self) -> "DataOptions":
+        """Raise ConfigError naming the argument when a value is out of range; returns self."""
+        if self.format is not None:
+            from recplug.data.loaders import FORMATS
+
+            if self.format not in FORMATS:
+                raise ConfigError(f"format {self.format!r} is unknown; use one of: {', '.join(FORMATS)}")
+        if self.min_rating is not None and (isinstance(self.min_rating, bool) or not isinstance(
+                self.min_rating, (int, float)) or not math.isfinite(self.min_rating)):
+            raise ConfigError(f"min_rating must be a finite number, got {self.min_rating!r}")
+        if self.kcore is not None and (isinstance(self.kcore, bool) or not isinstance(self.kcore, int)
+                                       or self.kcore < 1):
+            raise ConfigError(f"kcore must be an integer >= 1, got {self.kcore!r}")
+        return self
+
+    def canonical(self) -> dict[str, Any]:
+        """The options that change the loaded rows, without the unset ones (JSON-ready)."""
+        shaping = {k: v for k, v in asdict(self).items() if k != "offline" and v is not None}
+        if "columns" in shaping:
+            shaping["columns"] = dict(sorted(dict(shaping["columns"]).items()))
+        return shaping
+
+    def load_kwargs(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -31,6 +74,7 @@ class Dataset:
     source: str
     predefined: dict[str, np.ndarray] | None = None
     report: dict[str, int | float | str] = field(default_factory=dict)
+    options: DataOptions = field(default_factory=DataOptions)  #: how it was read and filtered
 
     def __post_init__(self) -> None:
         if self.predefined is not None:
@@ -45,6 +89,16 @@ class Dataset:
             for mask in self.predefined.values():
                 mask.flags.writeable = False
 
+    def fingerprint(self) -> str:
+        """The interactions' fingerprint, combined with the data options when any shaped them
+        (hex, 16 chars): the same file read with another ``columns`` or ``kcore`` differs."""
+        base = self.interactions.fingerprint()
+        shaping = self.options.canonical()
+        if not shaping:
+            return base
+        text = base + json.dumps(shaping, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
 
 def load_dataset(name_or_path: str | Path, *, format: str | None = None,
                  columns: Mapping[str, Any] | None = None, min_rating: float | None = None,
@@ -55,17 +109,19 @@ def load_dataset(name_or_path: str | Path, *, format: str | None = None,
     ``RECPLUG_DATA_DIR``, then in the cache, then downloaded (unless ``offline``).
     ``format``/``columns`` steer the reader (see :mod:`recplug.data.loaders`).
     ``min_rating`` keeps rows rated >= it (implicit positives); ``kcore`` then keeps the
-    largest sub-table where every user and item has >= ``kcore`` rows.
+    largest sub-table where every user and item has >= ``kcore`` rows. Bad option values
+    raise ConfigError before any file is read (:meth:`DataOptions.check`).
     """
     from recplug.data import loaders  # pandas is imported on first load, not on import
 
+    options = DataOptions(format, columns, min_rating, kcore, offline).check()
     path, name = _resolve(name_or_path, offline)
     table = loaders.read_table(path, format=format, columns=columns)
-    return build_dataset(table, name=name, min_rating=min_rating, kcore=kcore)
+    return build_dataset(table, name=name, min_rating=min_rating, kcore=kcore, options=options)
 
 
 def build_dataset(table: Table, *, name: str, min_rating: float | None = None,
-                  kcore: int | None = None) -> Dataset:
+                  kcore: int | None = None, options: DataOptions | None = None) -> Dataset:
     """Sort a :class:`~recplug.data.loaders.Table` chronologically, filter it, and wrap it."""
     report: dict[str, Any] = dict(table.report)
     order = (np.argsort(table.timestamps, kind="stable") if table.timestamps is not None
@@ -98,7 +154,7 @@ def build_dataset(table: Table, *, name: str, min_rating: float | None = None,
     report.update(users=data.n_users, items=data.n_items, interactions=len(data),
                   duplicates=int(data.n_duplicates))
     return Dataset(name=name, interactions=data, source=table.source, predefined=predefined,
-                   report=report)
+                   report=report, options=options or DataOptions(min_rating=min_rating, kcore=kcore))
 
 
 def _resolve(name_or_path: str | Path, offline: bool) -> tuple[Path, str]:

@@ -20,8 +20,9 @@ Formats (``FORMATS`` maps each to a one-line description):
   are the train rows then the test rows, and :attr:`Table.part` marks which is which.
 - ``csv``/``tsv``/``parquet``: generic tables with a header; ``columns`` maps the roles
   ``user``, ``item``, ``timestamp``, ``rating`` to column names (or, without a header,
-  to 0-based column positions). Without ``columns`` the usual names are recognised
-  (``user_id``, ``userId``, ``item_id``, ``movieId``, ``timestamp``, ``rating``, ...).
+  to 0-based column positions). Roles that ``columns`` does not name are recognised by
+  their usual names (``user_id``, ``userId``, ``item_id``, ``movieId``, ``timestamp``,
+  ``rating``, ...), so ``columns={"user": "uid", "item": "iid"}`` still finds ``rating``.
 
 Ids that are all canonical integers become int64 raw ids, others stay strings.
 Timestamps that are all integral become int64, other numbers float64; date strings
@@ -340,7 +341,7 @@ def _read_parquet(path: Path, columns: Mapping[str, Any] | None) -> Table:
 
 def _generic_table(frame: pd.DataFrame, path: Path, fmt: str, columns: Mapping[str, Any] | None,
                    first_line: int | None) -> Table:
-    mapping = dict(columns) if columns else _guess_columns(frame, path)
+    mapping = _guess_columns(frame, path, given=columns or {})
     header = ", ".join(map(str, frame.columns))
     for role, column in mapping.items():
         if column not in frame.columns:
@@ -357,10 +358,18 @@ def _generic_table(frame: pd.DataFrame, path: Path, fmt: str, columns: Mapping[s
     return table
 
 
-def _guess_columns(frame: pd.DataFrame, path: Path) -> dict[str, Any]:
-    lowered = {str(c).lower(): c for c in frame.columns}
-    mapping = {}
+def _guess_columns(frame: pd.DataFrame, path: Path, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``given`` roles, plus the other roles recognised by their usual header names
+    (a column already given to a role is never guessed for another). Positional
+    ``given`` columns (a file without header) are taken as they are."""
+    mapping = dict(given)
+    if given and all(isinstance(v, int) for v in given.values()):
+        return mapping
+    taken = {str(c).lower() for c in given.values()}
+    lowered = {str(c).lower(): c for c in frame.columns if str(c).lower() not in taken}
     for role, names in _ROLE_NAMES.items():
+        if role in mapping:
+            continue
         for name in names:
             if name in lowered:
                 mapping[role] = lowered[name]
@@ -368,8 +377,9 @@ def _guess_columns(frame: pd.DataFrame, path: Path) -> dict[str, Any]:
     if "user" not in mapping or "item" not in mapping:
         header = ", ".join(map(str, frame.columns))
         raise DataError(f"{path}: cannot tell which columns hold users and items (columns: {header}); "
-                        "pass columns={'user': ..., 'item': ..., 'timestamp': ..., 'rating': ...} "
-                        "(CLI: --columns user=COL,item=COL,timestamp=COL)")
+                        "pass columns={'user': ..., 'item': ...} (command line: --columns "
+                        "user=COL,item=COL; timestamp and rating columns are then still recognised "
+                        "by name, or give them too: timestamp=COL,rating=COL)")
     return mapping
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from recplug.data.interactions import Interactions
-from recplug.errors import SplitError
+from recplug.errors import ConfigError, SplitError
 from recplug.splits import loo, presplit, ratio, temporal, temporal_user
+from recplug.splits._common import check_ratios
 from recplug.splits.base import Split
 
 SPLITS: dict[str, str] = {
@@ -33,6 +34,30 @@ _METHODS: dict[str, tuple[Callable[..., Split], dict[str, object]]] = {
 }
 
 
+def check_split(method: str, params: dict[str, Any]) -> None:
+    """Check a split method and its parameters without data: ConfigError naming ``split``
+    (an unknown method) or the parameter (an unknown name, a value out of range)."""
+    if method not in _METHODS:
+        raise ConfigError(f"split {method!r} is unknown; use one of: {', '.join(_METHODS)}")
+    try:
+        _check_params(method, params)
+    except SplitError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _check_params(method: str, params: dict[str, Any]) -> None:
+    defaults = _METHODS[method][1]
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        valid = ", ".join(f"{k}={v!r}" for k, v in defaults.items()) or "none"
+        raise SplitError(f"split {method!r} has no parameter {', '.join(map(repr, unknown))}; "
+                         f"valid parameters: {valid}")
+    if method == "temporal":
+        temporal.check_params(**params)
+    elif "ratios" in params:
+        check_ratios(params["ratios"], method)
+
+
 def make_split(data: Any, method: str, *, seed: int = 0, **params: Any) -> Split:
     """Split ``data`` (a :class:`~recplug.data.Dataset` or :class:`Interactions`) by ``method``.
 
@@ -42,12 +67,8 @@ def make_split(data: Any, method: str, *, seed: int = 0, **params: Any) -> Split
     """
     if method not in _METHODS:
         raise SplitError(f"unknown split {method!r}; use one of: {', '.join(_METHODS)}")
-    function, defaults = _METHODS[method]
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        valid = ", ".join(f"{k}={v!r}" for k, v in defaults.items()) or "none"
-        raise SplitError(f"split {method!r} has no parameter {', '.join(map(repr, unknown))}; "
-                         f"valid parameters: {valid}")
+    function, _ = _METHODS[method]
+    _check_params(method, params)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise SplitError(f"seed must be an integer, got {seed!r}")
     interactions, predefined = _unwrap(data)
@@ -65,4 +86,4 @@ def _unwrap(data: Any) -> tuple[Interactions, dict | None]:
     raise SplitError(f"make_split needs a Dataset or Interactions, got {type(data).__name__}")
 
 
-__all__ = ["SPLITS", "Split", "make_split"]
+__all__ = ["SPLITS", "Split", "check_split", "make_split"]

@@ -16,6 +16,8 @@ the window (next-item evaluation). Test-window rows are never history.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from recplug.data.interactions import Interactions
@@ -27,12 +29,8 @@ from recplug.splits.base import Split
 PARAMS: dict[str, object] = {"valid_from": 0.8, "test_from": 0.9, "target": "all"}
 
 
-def split(data: Interactions, *, seed: int = 0, valid_from: float = 0.8, test_from: float = 0.9,
-          target: str = "all") -> Split:
-    """Temporal split of ``data``; needs timestamps."""
-    if data.timestamps is None:
-        raise SplitError(f"split 'temporal' needs timestamps, and {data.name!r} has none (e.g. a "
-                         "per-user line file); use loo, temporal-user or ratio")
+def check_params(valid_from: Any = 0.8, test_from: Any = 0.9, target: Any = "all") -> tuple[float, float, str]:
+    """The parameters as numbers and a target name; SplitError when out of range."""
     try:
         valid_from, test_from = float(valid_from), float(test_from)
     except (TypeError, ValueError):
@@ -42,6 +40,16 @@ def split(data: Interactions, *, seed: int = 0, valid_from: float = 0.8, test_fr
                          f"{valid_from}, test_from={test_from}")
     if target not in ("all", "next"):
         raise SplitError(f"split 'temporal': target must be 'all' or 'next', got {target!r}")
+    return valid_from, test_from, target
+
+
+def split(data: Interactions, *, seed: int = 0, valid_from: float = 0.8, test_from: float = 0.9,
+          target: str = "all") -> Split:
+    """Temporal split of ``data``; needs timestamps."""
+    if data.timestamps is None:
+        raise SplitError(f"split 'temporal' needs timestamps, and {data.name!r} has none (e.g. a "
+                         "per-user line file); use loo, temporal-user or ratio")
+    valid_from, test_from, target = check_params(valid_from, test_from, target)
     ts = data.timestamps  # non-decreasing: rows are in chronological order
     n = len(ts)
     t_valid = ts[min(int(np.floor(valid_from * n)), n - 1)]
