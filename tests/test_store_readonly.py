@@ -87,3 +87,73 @@ def test_readonly_at_rest_then_a_writer_opens(tmp_path):
             add_run(writer, seed=1)
             assert len(reader.runs()) == 2  # the -wal appeared: read again through mode=ro
             assert not reader._immutable
+
+
+def _read_only_mount(source, target) -> list[str] | None:
+    """A command prefix that runs a command with ``target`` a read-only bind of ``source``
+    (a private mount namespace; needs root), or None where this machine cannot."""
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return None
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", f"mount --bind {source} {target} && "
+                            f"mount -o remount,bind,ro {target} && ! touch {target}/probe"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        return None
+    return ["unshare", "-m", "sh", "-c",
+            f'mount --bind {source} {target} && mount -o remount,bind,ro {target} && exec "$@"', "sh"]
+
+
+READ = """
+import sys
+from recplug.errors import StoreError
+from recplug.store import ResultStore
+path = sys.argv[1]
+with ResultStore(path, readonly=True) as s:
+    print("runs", len(s.runs()), [r.per_user()[0].tolist() for r in s.runs()])
+try:
+    ResultStore(path)
+except StoreError as exc:
+    print("writable:", exc)
+"""
+
+KILLED_WRITER = """
+import os, sys
+import numpy as np
+sys.path.insert(0, sys.argv[2])
+from test_store_readonly import add_run
+from recplug.store import ResultStore
+s = ResultStore(sys.argv[1])
+add_run(s, 0)
+add_run(s, 1)
+os._exit(0)  # no close: the -wal and -shm files stay, holding both runs
+"""
+
+
+@pytest.mark.parametrize("leftover_wal", [False, True])
+def test_store_on_read_only_storage(tmp_path, leftover_wal):
+    import subprocess
+
+    source, target = tmp_path / "src", tmp_path / "ro"
+    source.mkdir()
+    target.mkdir()
+    prefix = _read_only_mount(source, target)
+    if prefix is None:
+        pytest.skip("no read-only bind mount here (needs unshare and root)")
+    if leftover_wal:
+        subprocess.run([sys.executable, "-c", KILLED_WRITER, str(source / "r.sqlite"),
+                        os.path.dirname(__file__)], check=True)
+        assert (source / "r.sqlite-wal").exists()
+    else:
+        with ResultStore(source / "r.sqlite") as s:
+            add_run(s, 0)
+            add_run(s, 1)
+    done = subprocess.run(prefix + [sys.executable, "-c", READ, str(target / "r.sqlite")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "runs 2 [[0, 1], [0, 1]]"
+    assert lines[1].startswith("writable: results store") and "read-only storage" in lines[1]
+    assert "pass --db with a writable path" in lines[1]

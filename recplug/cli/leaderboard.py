@@ -1,7 +1,8 @@
 """``recplug leaderboard``: rank the stored runs of one dataset, split and protocol.
 
-Thin: parse options, read the store, build a :class:`~recplug.leaderboard.Leaderboard`,
-render it. The rendered leaderboard goes to stdout (or ``--out``); notes go to stderr.
+Thin: parse options, read the store (read-only: it works on read-only storage and never
+writes), build a :class:`~recplug.leaderboard.Leaderboard`, render it. The rendered
+leaderboard goes to stdout (or ``--out``); notes go to stderr.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def leaderboard(
     format: str = typer.Option("table", "--format", "-f",
                                help="table, markdown, latex, html, csv or json."),
     metrics: str = typer.Option("NDCG@10,Recall@10,HR@10,MRR@10", "--metrics", "-m",
-                                help="Comma-separated columns, or 'all'. The first one sorts the rows."),
+                                help="Comma-separated columns, or 'all'. The first one sorts the "
+                                     "rows. A narrow terminal shows the first ones that fit."),
     protocol: str = typer.Option("full", "--protocol",
                                  help="'full', or a sampled protocol written sampled:<N>:<sampler>. "
                                       "Sampled and full runs are never mixed."),
@@ -57,6 +59,8 @@ def leaderboard(
     ties: str | None = typer.Option(None, "--ties", help="Only runs with this tie rule "
                                                          "(random, pessimistic, optimistic)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
+    std: bool = typer.Option(False, "--std/--no-std", metavar="",
+                             help="Show ± std over seeds in the table (every export has it)."),
 ) -> None:
     """Rank stored runs: mean ± std over seeds, significance against the best."""
     from recplug.leaderboard import FORMATS, Leaderboard, print_table, render
@@ -78,7 +82,7 @@ def leaderboard(
     filters = {"dataset": dataset, "split": split, "protocol": protocol}
     if ties is not None:
         filters["ties"] = ties
-    with ResultStore(path) as store:
+    with ResultStore(path, readonly=True) as store:
         runs = store.runs(dataset=dataset, split=split, protocol=protocol)
         if ties is not None:
             runs = [r for r in runs if r.spec.ties == ties]
@@ -94,9 +98,10 @@ def leaderboard(
             out.write_text(render(lb, format), encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot write --out {out}: {exc.strerror or exc}") from None
-        err.print(Text(f"wrote {format} leaderboard of {len(lb.rows)} configurations to {out}"))
+        err.print(Text(f"wrote {format} leaderboard of {len(lb.rows)} "
+                       f"configuration{'' if len(lb.rows) == 1 else 's'} to {out}"))
     elif format == "table":
         console = Console()
-        print_table(lb, console if console.is_terminal else Console(width=200))
+        print_table(lb, console if console.is_terminal else None, std=std)
     else:
         sys.stdout.write(render(lb, format))

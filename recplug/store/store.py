@@ -19,6 +19,7 @@ import errno
 import functools
 import json
 import math
+import os
 import random
 import sqlite3
 import threading
@@ -109,6 +110,11 @@ class ResultStore:
                 raise self._unwritable() from None
             raise StoreError(f"cannot create the folder of results store {self.path}: {exc}; "
                              f"pass --db with a writable path") from None
+        # SQLite would open an unwritable file read-only without a word; the journal
+        # files beside it need a writable folder too
+        if not os.access(self.path.parent, os.W_OK) or (
+                self.path.exists() and not os.access(self.path, os.W_OK)):
+            raise self._unwritable()
         try:
             self._conn = sqlite3.connect(str(self.path), timeout=self._busy_timeout,
                                          isolation_level=None, check_same_thread=False)
