@@ -65,9 +65,10 @@ def cloze_mask(inputs: np.ndarray, *, mask_prob: float, mask_id: int, seed: int
     draws = np.random.default_rng(seed).random(inputs.shape)
     masked = items & (draws < mask_prob)
     # rows with items but no mask: mask the item whose draw came closest to the threshold
-    lacking = items.any(axis=1) & ~masked.any(axis=1)
-    closest = np.argmin(np.where(items, draws, np.inf), axis=1)
-    masked[np.flatnonzero(lacking), closest[lacking]] = True
+    lacking = np.flatnonzero(items.any(axis=1) & ~masked.any(axis=1))
+    if len(lacking):
+        closest = np.argmin(np.where(items[lacking], draws[lacking], np.inf), axis=1)
+        masked[lacking, closest] = True
     labels = np.where(masked, inputs, 0)
     return np.where(masked, np.int64(mask_id), inputs), labels
 

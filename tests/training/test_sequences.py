@@ -94,6 +94,12 @@ def test_cloze_mask_prob_one_masks_every_item():
     np.testing.assert_array_equal(labels, inputs)
 
 
+@pytest.mark.parametrize("shape", [(0, 5), (3, 0), (0, 0)])
+def test_cloze_empty_inputs(shape):
+    masked, labels = cloze_mask(np.zeros(shape, dtype=np.int64), mask_prob=0.5, mask_id=9, seed=0)
+    assert masked.shape == labels.shape == shape and masked.dtype == np.int64
+
+
 @pytest.mark.parametrize("kwargs", [dict(mask_prob=0.0, mask_id=9, seed=0), dict(mask_prob=1.5, mask_id=9, seed=0),
                                     dict(mask_prob=0.2, mask_id=0, seed=0), dict(mask_prob=0.2, mask_id=9, seed=-1)])
 def test_cloze_rejects_bad_arguments(kwargs):
