@@ -10,8 +10,11 @@ Every model, built-in or third-party, is a class registered under the entry-poin
 3. *validate*: check the loaded class against the model contract (:func:`validate_class`).
 
 :func:`discover` lists what is installed; :func:`load_model_class` returns one class by
-name (``"sasrec"``) or qualified name (``"recplug:sasrec"``, needed when two distributions
-register the same name).
+name (``"sasrec"``) or qualified name (``"recplug:sasrec"``). Both spellings give the same
+:attr:`PluginInfo.qualified_name`, the identity the results store keeps. A bare name that
+several distributions register means the built-in one (distribution ``recplug``) when
+recplug registers it, so installing a plugin never changes what ``pop`` means; a clash
+between third-party distributions needs the qualified name.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from recplug.contract import RECPLUG_API, Model, Tags
 from recplug.errors import ContractError, PluginError, UnknownModelError
 
 GROUP = "recplug.models"
+BUILTIN_DIST = "recplug"  #: the distribution whose models win a bare-name clash
 SUPPORTED_APIS: frozenset[int] = frozenset({RECPLUG_API})  #: model API versions this recplug runs
 
 OK, FAILED, INCOMPATIBLE, NOT_LOADED = "ok", "failed", "incompatible", "not loaded"
@@ -166,6 +170,9 @@ def _select(name: str) -> PluginInfo:
     else:
         matches = [i for i in infos if i.name == name]
         choices = sorted({i.name for i in infos})
+    if len(matches) > 1 and ":" not in name:
+        builtin = [m for m in matches if _normalize_dist(m.dist) == BUILTIN_DIST]
+        matches = builtin or matches
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
@@ -186,8 +193,9 @@ def _select(name: str) -> PluginInfo:
 def load_model_class(name: str) -> tuple[type, PluginInfo]:
     """Load (guarded, validated, cached) the model class registered as ``name``.
 
-    ``name`` is an entry-point name (``"ease"``) or ``"dist:name"``. Raises
-    :class:`UnknownModelError` for an unknown or ambiguous name (listing the choices),
+    ``name`` is an entry-point name (``"ease"``) or ``"dist:name"``; a bare name registered
+    by recplug itself and by plugins means recplug's. Raises :class:`UnknownModelError`
+    for an unknown or ambiguous name (listing the choices),
     :class:`PluginError` when the plugin fails to import, :class:`ContractError` when it
     breaks the model contract; each message names the plugin, distribution and cause.
     """

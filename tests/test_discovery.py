@@ -224,3 +224,16 @@ def test_real_environment_lists_the_builtin_models_without_raising():
     for info in builtin.values():
         assert info.status in ("ok", "failed", "incompatible")
         assert (info.status == "ok") == (info.error is None)
+
+
+def test_a_plugin_registering_a_builtin_name_leaves_the_bare_name_to_recplug(site, capsys):
+    site.add("recplug", "0.1.0", {"pop": f"{PKG}.good:GoodModel"})
+    site.add("fancy-plugin", "2.0", {"pop": f"{PKG}.good:OtherGoodModel"})
+    from recplug_fake_plugins.good import GoodModel, OtherGoodModel
+
+    cls, bare = load_model_class("pop")
+    assert cls is GoodModel and bare.qualified_name == "recplug:pop"
+    cls_q, qualified = load_model_class("recplug:pop")
+    assert cls_q is GoodModel and qualified.qualified_name == bare.qualified_name
+    assert load_model_class("fancy-plugin:pop")[0] is OtherGoodModel
+    assert capsys.readouterr() == ("", "")  # nothing alarming printed
