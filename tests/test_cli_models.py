@@ -106,3 +106,43 @@ def test_installed_example_plugin_is_listed():
     row = next(line for line in result.stdout.splitlines() if "recplug-example:recency-pop" in line)
     assert "recency-pop" in row and "recplug-example" in row and "ranking, timestamps" in row
     assert "ok" in row
+
+
+def test_80_columns_keep_names_whole_and_causes_short(fake_site, tmp_path):
+    long_cause = tmp_path / "recplug_tmp_long.py"
+    long_cause.write_text("raise RuntimeError('" + "this plugin needs a licence server " * 12 + "')\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        info = tmp_path / "fake_verbose_plugin_distribution-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-verbose-plugin-distribution\n"
+                                       "Version: 1.0\n")
+        (info / "entry_points.txt").write_text(f"[{discovery.GROUP}]\nlong-cause = recplug_tmp_long:Model\n")
+        discovery.discover(refresh=True)
+        narrow = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"}).invoke(app, ["models"])
+        verbose = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"}).invoke(app, ["models", "--verbose"])
+        (recorded,) = [i.error for i in discovery.discover() if i.name == "long-cause"]
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("recplug_tmp_long", None)
+    assert narrow.exit_code == 0, narrow.output
+    lines = narrow.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for name in ("fake-verbose-plugin-distribution:long-cause", "fake-broken:broken", "fake-good:good",
+                 "fake-future:future"):
+        assert any(name in line for line in lines), name  # each name whole on a line
+    assert sum("licence" in line for line in lines) <= 3 and "…" in narrow.stdout
+    verbose_lines = verbose.stdout.splitlines()
+    assert sum("licence" in line for line in verbose_lines) > 3
+    assert max(len(line) for line in verbose_lines) <= 80
+    assert "--verbose" in narrow.stderr
+    whole = " ".join(verbose.stdout.split())
+    assert recorded.startswith("RuntimeError: this plugin") and len(recorded) > 200
+    assert recorded in whole
+
+
+def test_help_flags_have_no_value_placeholder():
+    result = CliRunner(env={"COLUMNS": "120"}).invoke(app, ["models", "--help"])
+    for flag in ("--no-load", "--verbose"):
+        (line,) = [line for line in result.stdout.splitlines() if flag in line]
+        assert "<bool>" not in line
