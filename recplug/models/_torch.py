@@ -74,8 +74,9 @@ class TorchModel(SavedModel, Model):
     # ---- the skeleton -------------------------------------------------------------
     def fit(self, train: TrainData, options: FitOptions) -> "TorchModel":
         check_model_params(type(self), self.get_params())
-        device = resolve_device(options.device)
-        with fit_context(options):
+        supports_cuda = self.tags.supports_cuda
+        device = resolve_device(options.device, supports_cuda=supports_cuda)
+        with fit_context(options, supports_cuda=supports_cuda):
             self.shapes_ = {"n_users": int(train.n_users), "n_items": int(train.n_items)}
             self.device_ = device
             self.module_ = self.build(train.n_users, train.n_items).to(device)
@@ -99,7 +100,7 @@ class TorchModel(SavedModel, Model):
         return self.shapes_, self.module_.state_dict()
 
     def restore(self, shapes: dict[str, int], arrays: dict[str, Any], device: str) -> None:
-        self.device_ = resolve_device(device)
+        self.device_ = resolve_device(device, supports_cuda=self.tags.supports_cuda)
         self.shapes_ = dict(shapes)
         module = self.build(shapes["n_users"], shapes["n_items"])
         module.load_state_dict(arrays)

@@ -97,7 +97,7 @@ class EASE(SavedModel, Model):
     def fit(self, train: TrainData, options: FitOptions) -> "EASE":
         check_model_params(type(self), self.get_params())
         self._check_memory(train.n_items)
-        with fit_context(options):
+        with fit_context(options, supports_cuda=self.tags.supports_cuda):
             self.weights_ = ease_weights(train.csr, float(self.l2))
         self.threads_ = int(options.threads or 0)
         self.n_users_ = int(train.n_users)
