@@ -21,11 +21,10 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
 from recplug.contract import EpochReport, FitOptions, TrainData, param_names
-from recplug.data.dataset import DataOptions
+from recplug.data.dataset import DataOptions, check_source
 from recplug.errors import ConfigError, RecplugError
 from recplug.evaluation import EvalConfig, SplitValidator, evaluate
 from recplug.params import check_unscoped_used, params_for
@@ -88,7 +87,6 @@ class EvalInterrupted(RecplugError):
 class Reporter(Protocol):
     """What the runner tells its caller (the CLI draws progress bars from it)."""
 
-    def store_opened(self, path: Path) -> None: ...
     def stage(self, message: str) -> None: ...
     def fit_started(self, model: str, seed: int, max_epochs: int | None) -> Callable[[EpochReport], None]: ...
     def fit_finished(self, model: str, seed: int) -> None: ...
@@ -96,9 +94,6 @@ class Reporter(Protocol):
 
 
 class SilentReporter:
-    def store_opened(self, path: Path) -> None:
-        pass
-
     def stage(self, message: str) -> None:
         pass
 
@@ -153,9 +148,13 @@ def check_request(request: EvalRequest) -> None:
                           f"got {request.patience!r}")
     if isinstance(request.threads, bool) or request.threads < 0:
         raise ConfigError(f"threads must be an integer >= 0 (0 = all cores), got {request.threads!r}")
-    key, _ = parse_metric(request.validation_metric)
-    if key not in METRICS:  # pragma: no cover - parse_metric only knows these
-        raise ConfigError(f"validation_metric {request.validation_metric!r} is not a ranking metric")
+    try:
+        key, k = parse_metric(request.validation_metric)
+    except ConfigError as exc:
+        raise ConfigError(f"validation_metric: {exc}") from None
+    if key not in METRICS or k < 1:
+        raise ConfigError(f"validation_metric {request.validation_metric!r} needs a ranking metric at a "
+                          f"cut-off K >= 1, e.g. NDCG@10")
     check_split(request.split, request.split_params)
     request.data_options.check()
 
@@ -172,7 +171,8 @@ def prepare(request: EvalRequest) -> Plan:
     """Check ``request`` and configure every model, before any data are read.
 
     Loads each model class, constructs it with its overrides, checks the hyperparameters
-    against the class's declared constraints and resolves the device it runs on.
+    against the class's declared constraints and resolves the device it runs on; then
+    checks that the dataset exists (a path, or a registered name that can be had).
     """
     from recplug.discovery import load_model_class
     from recplug.training.constraints import check_model_params
@@ -194,6 +194,7 @@ def prepare(request: EvalRequest) -> Plan:
         check_model_params(cls, hyperparameters)
         device = resolve_device(request.device, supports_cuda=bool(getattr(cls.tags, "supports_cuda", False)))
         planned.append(PlannedModel(name, cls, info, params, hyperparameters, str(device)))
+    check_source(request.dataset, offline=request.data_options.offline)
     return Plan(request, planned)
 
 
@@ -241,7 +242,6 @@ def run_plan(plan: Plan, reporter: Reporter | None = None) -> list[RunOutcome]:
     outcomes: list[RunOutcome] = []
     signals = _Signals()
     with ResultStore(request.db) as store, signals.installed():
-        reporter.store_opened(store.path)
         try:
             reporter.stage(f"loading dataset {request.dataset}")
             dataset = load_dataset(request.dataset, **request.data_options.load_kwargs())

@@ -30,6 +30,12 @@ def _scales(scale: str) -> list[str]:
     return chosen
 
 
+def _repeats(repeats: int) -> int:
+    if repeats < 1:
+        raise ConfigError(f"--repeats must be >= 1 (timed rounds), got {repeats}")
+    return repeats
+
+
 def _report(title: str, rows: list[BenchRow], json_path: Optional[Path]) -> None:
     table = Table(title=title)
     for col in ("kernel", "shape", "ours", "alternative", "alt", "ratio", "target"):
@@ -65,7 +71,7 @@ def kernels_bench(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the rows as JSON."),
 ) -> None:
     """Masked top-K, fused scoring + top-K, metrics, negative sampling, CSR x dense."""
-    scales = _scales(scale)
+    scales, repeats = _scales(scale), _repeats(repeats)
     from recplug.bench import kernels_graph, kernels_rank
 
     rows = [row for s in scales for module in (kernels_rank, kernels_graph) for row in module.run(s, repeats)]
@@ -81,7 +87,7 @@ def eval_bench(
     memory: bool = typer.Option(False, "--memory", help="Also measure the peak RSS of a whole evaluation in a fresh process."),
 ) -> None:
     """Full-ranking evaluation of a fixed 64-dim embedding model vs a torch-only pipeline."""
-    scales = _scales(scale)
+    scales, repeats = _scales(scale), _repeats(repeats)
     from recplug.bench import eval as eval_bench_module
 
     _report("recplug bench eval", [row for s in scales for row in eval_bench_module.run(s, repeats)], json_out)
@@ -103,4 +109,5 @@ def train_bench(
 
     if model not in ("bpr", "sasrec"):
         raise ConfigError(f"recplug bench train: model must be bpr or sasrec, got {model!r}")
+    repeats = _repeats(repeats)
     _report(f"recplug bench train {model}", train.run(model, repeats), json_out)

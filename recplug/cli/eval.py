@@ -47,9 +47,6 @@ class RichReporter:
         self.stage_task = progress.add_task("starting", total=None)
         self.fit_task = None
 
-    def store_opened(self, path: Path) -> None:
-        self.progress.console.print(f"results: {path}", highlight=False, markup=False, soft_wrap=True)
-
     def stage(self, message: str) -> None:
         self.progress.update(self.stage_task, description=escape(message))
         if not self.progress.console.is_terminal:
@@ -155,6 +152,7 @@ def eval_command(
                                      TimeElapsedColumn(), console=err, transient=True) as progress:
         outcomes = run_plan(plan, RichReporter(progress))
     _show_leaderboard(outcomes, request, out, export)
+    err.print(f"results: {_store_path(request)}", highlight=False, markup=False, soft_wrap=True)
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
         runs = ", ".join(f"{o.model} (seed {o.seed})" for o in failed)
@@ -191,6 +189,12 @@ def build_request(*, models, dataset, data, split, target, k, metrics, ties, see
                               max_epochs=epochs, patience=patience, validation_metric=valid_metric,
                               refit=refit, data_options=data, db=str(db) if db else None, rerun=rerun)
     return request
+
+
+def _store_path(request: EvalRequest) -> Path:
+    from recplug.store import default_store_path
+
+    return Path(request.db).expanduser() if request.db else default_store_path()
 
 
 def _threads(threads: int):

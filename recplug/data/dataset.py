@@ -40,6 +40,15 @@ class DataOptions:
 
             if self.format not in FORMATS:
                 raise ConfigError(f"format {self.format!r} is unknown; use one of: {', '.join(FORMATS)}")
+        if self.columns is not None:
+            from recplug.data.loaders import ROLES
+
+            unknown = sorted(set(self.columns) - set(ROLES))
+            if unknown or not {"user", "item"} <= set(self.columns):
+                raise ConfigError(f"columns {dict(self.columns)!r} must map the roles user and item (and "
+                                  f"optionally timestamp, rating) to columns"
+                                  + (f"; unknown role(s): {', '.join(unknown)}" if unknown else "")
+                                  + ", e.g. user=uid,item=iid,timestamp=ts")
         if self.min_rating is not None and (isinstance(self.min_rating, bool) or not isinstance(
                 self.min_rating, (int, float)) or not math.isfinite(self.min_rating)):
             raise ConfigError(f"min_rating must be a finite number, got {self.min_rating!r}")
@@ -157,6 +166,29 @@ def build_dataset(table: Table, *, name: str, min_rating: float | None = None,
                    report=report, options=options or DataOptions(min_rating=min_rating, kcore=kcore))
 
 
+def check_source(name_or_path: str | Path, *, offline: bool = False) -> None:
+    """DatasetNotFoundError now, without reading or downloading anything, when
+    ``name_or_path`` is neither an existing path nor a registered name, or is a registered
+    name with no local copy while offline (``offline`` or ``RECPLUG_OFFLINE``)."""
+    import os
+
+    if Path(name_or_path).expanduser().exists():
+        return
+    spec = _registered(str(name_or_path))
+    offline = offline or os.environ.get("RECPLUG_OFFLINE", "") not in ("", "0")
+    if offline and registry.find_local(spec) is None:
+        raise DatasetNotFoundError(f"dataset {spec.name!r} is not available locally and recplug "
+                                   f"is offline; {registry.placement_hint(spec)}")
+
+
+def _registered(key: str) -> registry.DatasetSpec:
+    if key not in registry.REGISTRY:
+        raise DatasetNotFoundError(
+            f"{key!r} is neither an existing file or folder nor a registered dataset "
+            f"({', '.join(registry.REGISTRY)}); check the path or the name")
+    return registry.REGISTRY[key]
+
+
 def _resolve(name_or_path: str | Path, offline: bool) -> tuple[Path, str]:
     """``(path to read, dataset name)`` for a path or a registry name."""
     from recplug.data import loaders
@@ -164,12 +196,7 @@ def _resolve(name_or_path: str | Path, offline: bool) -> tuple[Path, str]:
     path = Path(name_or_path).expanduser()
     if path.exists():
         return path, loaders.dataset_name(path)
-    key = str(name_or_path)
-    if key not in registry.REGISTRY:
-        raise DatasetNotFoundError(
-            f"{key!r} is neither an existing file or folder nor a registered dataset "
-            f"({', '.join(registry.REGISTRY)}); check the path or the name")
-    spec = registry.REGISTRY[key]
+    spec = _registered(str(name_or_path))
     local = registry.locate_in_data_dirs(spec)
     if local is not None:
         return local, spec.name
