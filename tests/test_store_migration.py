@@ -81,3 +81,21 @@ def test_version_2_store_opened_read_only_is_read_as_version_3_and_left_alone(tm
         assert runs[1].per_user()[0].tolist() == [0, 1]
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v2.sqlite"]
+
+
+def test_version_1_store_opened_read_only_has_no_owners_and_is_left_alone(tmp_path):
+    path = tmp_path / "v1.sqlite"
+    conn = sqlite3.connect(path)
+    for statement in statements(V1):
+        conn.execute(statement)
+    conn.execute("INSERT INTO runs (config_key, model, plugin_dist, plugin_version, hyperparameters, dataset, "
+                 "dataset_fingerprint, split, split_params, seed, protocol, ties, ks, status, started_at, env) "
+                 "VALUES ('k', 'ease', 'recplug', '0.1.0', '{}', 'd', 'f', 'loo', '{}', 0, 'full', 'random', "
+                 "'[10]', 'done', 1.0, '{}')")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with ResultStore(path, readonly=True) as s:
+        (run,) = s.runs()
+        assert run.spec.model == "recplug:ease" and run.spec.training == {} and s.schema_version == 1
+    assert path.read_bytes() == before
