@@ -264,3 +264,37 @@ def test_gini_hand_cases():
     assert gini(np.array([1, 1, 1, 1])) == 0.0
     assert gini(np.array([0, 0, 0, 4])) == pytest.approx(0.75)
     assert gini(np.zeros(3)) == 0.0
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(ties="coin"), r"^ties must be one of random, pessimistic, optimistic, got 'coin'$"),
+    (dict(sampler="zipf"), r"^sampler must be one of uniform, popularity, got 'zipf'$"),
+    (dict(negatives=0), r"^negatives must be >= 1, got 0$"),
+    (dict(ks=(0,)), r"^ks must be positive integers, got \(0,\)$"),
+])
+def test_config_errors_name_the_argument_not_a_cli_flag(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        EvalConfig(**kwargs)
+
+
+def test_vocabularies_have_one_home():
+    import recplug.evaluation.config as config
+    import recplug.evaluation.ranking_torch as ranking_torch
+    from recplug import kernels, vocabulary
+
+    assert kernels.TIE_POLICIES is vocabulary.TIE_CODES and kernels.METRIC_NAMES is vocabulary.METRICS
+    assert config.TIES is vocabulary.TIES and config.METRICS is vocabulary.METRICS
+    assert set(vocabulary.TIE_TIER) == set(vocabulary.TIES) == set(vocabulary.TIE_CODES)
+    assert not [name for name in ("TIES", "TIE_TIER", "METRICS") if name in vars(ranking_torch)
+                and vars(ranking_torch)[name] is not getattr(vocabulary, name)]
+
+
+def test_sampled_evaluation_does_not_import_the_evaluator():
+    import ast
+
+    import recplug.evaluation.sampled as sampled
+
+    tree = ast.parse(open(sampled.__file__).read())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert "recplug.evaluation.collector" in imported
+    assert "recplug.evaluation.evaluator" not in imported  # the Collector has its own home

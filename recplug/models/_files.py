@@ -95,10 +95,21 @@ def read_weights(path: Path) -> tuple[str, dict[str, Any]]:
     return data["header"], data["weights"]
 
 
+def read_model_file(path: Path) -> tuple[str, dict[str, Any]]:
+    """(header text, arrays) of a model file of either kind, told apart by its content."""
+    try:
+        with zipfile.ZipFile(path) as archive:  # .npz and torch.save files are both zip archives
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise _not_a_model_file(path, exc) from exc
+    return read_arrays(path) if "header.npy" in names else read_weights(path)
+
+
 class SavedModel:
     """``save(path)`` / ``load(path)`` for a model that names its fitted state.
 
-    A subclass sets ``file_kind`` (``"npz"`` or ``"torch"``) and implements
+    A subclass sets ``file_kind`` (``"npz"`` or ``"torch"``: how it writes; ``load`` reads
+    either) and implements
     ``fitted_state() -> (shapes {"n_users", "n_items"}, arrays)`` and
     ``restore(shapes, arrays, device)``.
     """
@@ -127,7 +138,7 @@ class SavedModel:
         path = Path(path)
         if not path.is_file():
             raise ModelError(f"{path}: no such model file")
-        text, arrays = (read_weights if cls.file_kind == "torch" else read_arrays)(path)
+        text, arrays = read_model_file(path)
         header = check_header(text, cls, path, n_items)
         model = cls(**header["params"])
         model.restore(header["shapes"], arrays, device)

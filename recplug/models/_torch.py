@@ -47,7 +47,8 @@ class TorchModel(SavedModel, Model):
         raise NotImplementedError
 
     def prepare(self, train: TrainData, options: FitOptions) -> None:
-        """Once per fit, before the first epoch: derive what the epochs reuse."""
+        """Once per fit, before the first epoch: derive what the epochs reuse (windows, a
+        sampler) as attributes; ``fit`` deletes the attributes this sets when training ends."""
 
     def epoch_batches(self, epoch: int, seed: int) -> Iterable[Any]:  # pragma: no cover
         """The mini-batches of epoch ``epoch`` (1-based), drawn from ``seed``."""
@@ -80,10 +81,15 @@ class TorchModel(SavedModel, Model):
             self.shapes_ = {"n_users": int(train.n_users), "n_items": int(train.n_items)}
             self.device_ = device
             self.module_ = self.build(train.n_users, train.n_items).to(device)
-            self.prepare(train, options)
-            trainer = Trainer(options, epochs=int(self.epochs), eval_every=int(self.eval_every))
-            self.train_result_ = trainer.fit(self, self.module_, self.optimizer(self.module_),
-                                             self.epoch_batches, self.batch_loss)
+            before = set(vars(self))
+            try:
+                self.prepare(train, options)
+                trainer = Trainer(options, epochs=int(self.epochs), eval_every=int(self.eval_every))
+                self.train_result_ = trainer.fit(self, self.module_, self.optimizer(self.module_),
+                                                 self.epoch_batches, self.batch_loss)
+            finally:  # what prepare derived serves the fit only: do not keep it alive with the model
+                for name in set(vars(self)) - before - {"train_result_"}:
+                    delattr(self, name)
         return self
 
     def score(self, batch: ScoreBatch) -> Any:

@@ -1,13 +1,22 @@
-"""Every built-in model passes the conformance kit third-party plugins use."""
+"""Every built-in model passes the conformance kit third-party plugins use, is registered,
+and declares what the runner reads before any data loads."""
 
 from __future__ import annotations
 
-from recplug.models.mf.bpr import BPR
+from importlib.metadata import entry_points
+
+import pytest
+
+from recplug.errors import ConfigError
 from recplug.models.baselines.ease import EASE
 from recplug.models.baselines.itemknn import ItemKNN
 from recplug.models.baselines.pop import Popularity
+from recplug.models.mf.bpr import BPR
 from recplug.models.sequential.sasrec import SASRec
 from recplug.testing import parametrize_models
+from recplug.training.constraints import check_model_params, search_space
+
+BUILT_IN = {"pop": Popularity, "itemknn": ItemKNN, "ease": EASE, "bpr": BPR, "sasrec": SASRec}
 
 
 @parametrize_models(
@@ -20,3 +29,32 @@ from recplug.testing import parametrize_models
 )
 def test_conformance(model_check):
     model_check()
+
+
+def test_entry_points_name_the_family_modules():
+    registered = {ep.name: ep.load() for ep in entry_points(group="recplug.models") if ep.name in BUILT_IN}
+    assert registered == BUILT_IN
+
+
+def test_only_the_epoch_trained_models_are_iterative():
+    assert {name: cls.tags.iterative for name, cls in BUILT_IN.items()} == {
+        "pop": False, "itemknn": False, "ease": False, "bpr": True, "sasrec": True}
+
+
+@pytest.mark.parametrize("cls,params,message", [
+    (BPR, {"lr": -1}, r"BPR: lr=-1 is not allowed; lr must be a real number > 0"),
+    (BPR, {"factors": 2.5}, r"factors=2.5 is not allowed; factors must be an integer >= 1"),
+    (ItemKNN, {"k": 0}, r"k=0 is not allowed"),
+    (EASE, {"l2": 0.0}, r"l2=0.0 is not allowed; l2 must be a real number > 0"),
+    (SASRec, {"loss": "mse"}, r"loss='mse' is not allowed; loss must be one of 'bce', 'ce'"),
+    (SASRec, {"hidden": 10, "n_heads": 3}, r"hidden \(10\) must be divisible by n_heads \(3\)"),
+])
+def test_declared_constraints_reject_without_data(cls, params, message):
+    with pytest.raises(ConfigError, match=message):
+        check_model_params(cls, cls(**params).get_params())
+
+
+def test_search_spaces_are_declared_where_they_make_sense():
+    assert search_space(BPR)["lr"] == {"type": "float", "low": 1e-4, "high": 1e-1, "log": True}
+    assert search_space(SASRec)["loss"] == {"type": "categorical", "choices": ["bce", "ce"]}
+    assert "epochs" not in search_space(BPR)  # a budget, not a hyperparameter worth searching
