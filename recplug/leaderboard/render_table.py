@@ -87,15 +87,15 @@ def build_table(lb: Leaderboard, width: int = PIPE_WIDTH, *, std: bool = False) 
             break
     legend = [line for line in lb.legend() if shown_std or not line.startswith("mean ± sample std")]
     if not shown_std:
-        legend.insert(0, "mean over seeds (± std with --std and in every export); best of each "
-                         "column in bold")
+        legend.insert(0, "mean over seeds (± std in every export and with `recplug leaderboard "
+                         "--std`); best of each column in bold")
     footer = Text("\n".join(legend), style="dim")
     hidden = [m for m in lb.metrics if m not in metrics]
     hidden += (["± std"] if std and not shown_std else []) + (["Epochs"] if lb.has_training and not epochs else [])
     notes = list(lb.notes)
     if hidden:
-        notes.append(f"{', '.join(hidden)} left out to fit {width} columns; choose columns with "
-                     f"--metrics or widen the terminal")
+        notes.append(f"{', '.join(hidden)} left out to fit {width} columns; widen the terminal "
+                     f"or choose columns with `recplug leaderboard --metrics`")
     if notes:
         footer.append("\n" + "\n".join(f"note: {n}" for n in notes), style="yellow")
     return Group(table, footer)

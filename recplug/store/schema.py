@@ -148,6 +148,7 @@ def _rekey(conn: sqlite3.Connection) -> None:
 
 
 def V3(conn: sqlite3.Connection) -> None:
+    """Version 2 -> 3: :data:`V3_SQL`, then every config key recomputed (:func:`_rekey`)."""
     for statement in statements(V3_SQL):
         conn.execute(statement)
     _rekey(conn)
