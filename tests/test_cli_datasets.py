@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -83,3 +84,20 @@ def test_parse_columns():
     assert parse_columns(None) is None
     with pytest.raises(ConfigError, match="role=column"):
         parse_columns("user")
+
+
+def test_the_readme_example_works_on_a_table_with_a_rating_column(tmp_path):
+    """README: recplug datasets info data/log.csv --columns user=uid,item=iid,timestamp=ts --min-rating 4 --kcore 5"""
+    from recplug.cli.app import app as recplug_app
+    from recplug.data.synthetic import generate
+
+    data = generate(60, 30, 2400, seed=3)
+    ratings = 1 + (np.arange(len(data)) * 7) % 5
+    rows = zip(data.user_vocab.ids[data.users], data.item_vocab.ids[data.items], data.timestamps, ratings)
+    log = tmp_path / "data" / "log.csv"
+    log.parent.mkdir()
+    log.write_text("uid,iid,ts,rating\n" + "".join(f"u{u},i{i},{t},{r}\n" for u, i, t, r in rows))
+    result = CliRunner().invoke(recplug_app, ["datasets", "info", str(log), "--columns", "user=uid,item=iid,timestamp=ts",
+                                              "--min-rating", "4", "--kcore", "5"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "rows below min rating" in result.stdout and "kcore" in result.stdout

@@ -121,3 +121,101 @@ def test_progress_is_logged_line_by_line_when_not_a_terminal(tiny_dataset: Path,
     assert "loading dataset" in result.stderr
     assert "bpr seed 0 epoch 1" in result.stderr and "bpr seed 0 epoch 2" in result.stderr
     assert "epoch 3" not in result.stderr  # the --epochs budget holds
+
+
+def test_version_prints_the_package_version():
+    import recplug
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"recplug {recplug.__version__}"
+
+
+@pytest.mark.parametrize("command", [[], ["eval"], ["datasets", "info"], ["bench", "eval"], ["doctor"],
+                                     ["leaderboard"], ["models"]])
+def test_help_shows_flags_without_a_value_placeholder(command):
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0 and "--help" in result.stdout
+    assert "<bool>" not in result.stdout
+
+
+def test_another_epoch_budget_is_another_run_and_eval_says_where_the_store_is(tiny_dataset: Path, tmp_path: Path):
+    db = tmp_path / "runs.sqlite"
+    runner = CliRunner()
+    base = ["eval", "bpr", "--dataset", str(tiny_dataset), "--set", "factors=8", "--db", str(db), "--device", "cpu"]
+    five = runner.invoke(app, [*base, "--epochs", "2"])
+    ten = runner.invoke(app, [*base, "--epochs", "3"])
+    assert five.exit_code == 0 and ten.exit_code == 0, five.output + ten.output
+    assert "already in the store" not in ten.output
+    assert f"results: {db}" in ten.stderr
+    with ResultStore(db) as store:
+        budgets = sorted(r.spec.training["max_epochs"] for r in store.runs(status="done"))
+    assert budgets == [2, 3]
+
+
+class _Broken:
+    """A contract-shaped model whose fit always fails."""
+
+    from recplug.contract import Tags
+
+    tags = Tags(iterative=False)
+
+    def get_params(self):
+        return {}
+
+    def fit(self, train, options):
+        raise RuntimeError("broken on purpose")
+
+    def score(self, batch):  # pragma: no cover - never fitted
+        raise AssertionError
+
+
+class _Coarse:
+    """Scores every item the same: ties decide every top-K cut."""
+
+    from recplug.contract import Tags
+
+    tags = Tags(iterative=False)
+
+    def get_params(self):
+        return {}
+
+    def fit(self, train, options):
+        self.n_items = train.n_items
+        return self
+
+    def score(self, batch):
+        return np.zeros((len(batch), self.n_items), np.float32)
+
+
+@pytest.fixture
+def extra_models(monkeypatch):
+    from recplug import discovery
+
+    original = discovery.load_model_class
+    extra = {"broken": _Broken, "coarse": _Coarse}
+
+    def load(name):
+        if name not in extra:
+            return original(name)
+        return extra[name], discovery.PluginInfo(name=name, qualified_name=f"tests:{name}", dist="tests",
+                                                 version="0", target="t:x", status="ok", error=None,
+                                                 tags=extra[name].tags)
+
+    monkeypatch.setattr(discovery, "load_model_class", load)
+
+
+def test_eval_exits_1_when_any_run_failed_after_running_the_others(tiny_dataset: Path, tmp_path: Path, extra_models):
+    db = tmp_path / "runs.sqlite"
+    result = CliRunner().invoke(app, ["eval", "broken", "pop", "--dataset", str(tiny_dataset), "--db", str(db)])
+    assert result.exit_code == 1, result.output
+    assert "broken on purpose" in result.stderr and "1 of 2 runs failed: broken (seed 0)" in result.stderr
+    with ResultStore(db) as store:
+        assert [r.spec.short_model for r in store.runs(status="done")] == ["pop"]
+        assert len(store.runs(status="failed")) == 1
+
+
+def test_eval_warns_when_ties_decide_the_top_k_cut(tiny_dataset: Path, tmp_path: Path, extra_models):
+    result = CliRunner().invoke(app, ["eval", "coarse", "--dataset", str(tiny_dataset), "--k", "5,10",
+                                      "--db", str(tmp_path / "r.sqlite")])
+    assert result.exit_code == 0, result.output
+    assert "warning: coarse (seed 0): ties decided the top-K cut for 100% of users" in result.stderr

@@ -10,7 +10,7 @@ import pytest
 
 from recplug.data import load_dataset
 from recplug.data.loaders import FORMATS, dataset_name, detect_format, read_table
-from recplug.errors import DataError
+from recplug.errors import ConfigError, DataError
 
 UDATA = "1\t10\t5\t300\n2\t10\t3\t100\n1\t20\t4\t200\n"
 
@@ -129,10 +129,26 @@ def test_generic_tsv_with_mapping_and_positional_columns(tmp_path):
     assert ds.interactions.user_vocab.ids.tolist() == ["u2", "u1"]
 
 
+def test_partial_columns_still_recognise_the_other_roles(tmp_path):
+    path = write(tmp_path / "log.csv", "uid,iid,ts,rating\nu1,i1,3,5\nu2,i1,1,2\nu1,i2,2,4\n")
+    ds = load_dataset(path, columns={"user": "uid", "item": "iid", "timestamp": "ts"})
+    assert ds.interactions.ratings.tolist() == [2, 4, 5]  # found by name, in time order
+    assert ds.report["columns"] == "user=uid, item=iid, timestamp=ts, rating=rating"
+    only_ids = load_dataset(path, columns={"user": "uid", "item": "iid"}, min_rating=4)
+    assert len(only_ids.interactions) == 2 and only_ids.interactions.timestamps.tolist() == [2, 3]
+    renamed = write(tmp_path / "other.csv", "ts,user_id,who,iid\n1,a,b,x\n2,a,b,y\n")
+    ds = load_dataset(renamed, columns={"user": "who", "item": "iid"})  # user_id is not guessed again
+    assert ds.interactions.user_vocab.ids.tolist() == ["b"]
+
+
 def test_columns_errors(tmp_path):
     path = write(tmp_path / "t.csv", "a,b\n1,2\n")
-    with pytest.raises(DataError, match="unknown role"):
+    with pytest.raises(ConfigError, match="unknown role"):
         load_dataset(path, columns={"user": "a", "item": "b", "weight": "a"})
+    with pytest.raises(ConfigError, match="unknown role"):  # read_table checks them too
+        read_table(path, columns={"user": "a", "item": "b", "weight": "a"})
+    with pytest.raises(ConfigError, match="at least the 'user' and 'item'"):
+        load_dataset(path, columns={"user": "a"})
     with pytest.raises(DataError, match="no column 'c' for the item"):
         load_dataset(path, columns={"user": "a", "item": "c"})
     with pytest.raises(DataError, match="only applies"):

@@ -15,8 +15,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.text import Text
-from typer.core import TyperGroup
-
+from recplug.cli.options import FlagCommand, FlagGroup
 from recplug.errors import RecplugError
 
 err_console = Console(stderr=True)
@@ -36,7 +35,7 @@ def _usage_line(exc: typer._click.exceptions.UsageError) -> str:
     return f"{exc.format_message()} (see `{command} --help`)"
 
 
-class OneLineErrors(TyperGroup):
+class OneLineErrors(FlagGroup):
     """The root group: recplug errors and usage errors of any command become one line."""
 
     def make_context(self, *args: Any, **kwargs: Any):
@@ -93,11 +92,11 @@ def _register() -> None:
     from recplug.cli import bench, datasets, doctor, leaderboard, models
     from recplug.cli.eval import eval_command
 
-    app.command("eval")(eval_command)
-    app.command("models")(models.models)
+    app.command("eval", cls=FlagCommand)(eval_command)
+    app.command("models", cls=FlagCommand)(models.models)
     app.add_typer(datasets.app, name="datasets")
-    app.command("leaderboard")(leaderboard.leaderboard)
-    app.command("doctor")(doctor.doctor)
+    app.command("leaderboard", cls=FlagCommand)(leaderboard.leaderboard)
+    app.command("doctor", cls=FlagCommand)(doctor.doctor)
     app.add_typer(bench.app, name="bench")
 
 

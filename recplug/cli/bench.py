@@ -12,12 +12,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from recplug.cli.options import FlagCommand, FlagGroup
 from recplug.errors import ConfigError
 
 if TYPE_CHECKING:
     from recplug.bench.common import BenchRow
 
-app = typer.Typer(help="Benchmarks: recplug vs the best alternative, measured in the same run.",
+app = typer.Typer(cls=FlagGroup, help="Benchmarks: recplug vs the best alternative, measured in the same run.",
                   no_args_is_help=True)
 SCALES = ("ml1m", "large")
 
@@ -62,7 +63,7 @@ def _fmt(seconds: float) -> str:
     return f"{seconds * 1e3:.2f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-@app.command("kernels")
+@app.command(cls=FlagCommand, name="kernels")
 def kernels_bench(
     scale: str = typer.Option("ml1m", help="ml1m (6,040 x 3,706, ~1M interactions), large (100k x 50k, ~10M) or all."),
     repeats: int = typer.Option(5, help="Timed rounds at least, ours and the alternative in alternation "
@@ -78,7 +79,7 @@ def kernels_bench(
     _report("recplug bench kernels", rows, json_out)
 
 
-@app.command("eval")
+@app.command(cls=FlagCommand, name="eval")
 def eval_bench(
     scale: str = typer.Option("ml1m", help="ml1m or large."),
     repeats: int = typer.Option(5, help="Timed rounds at least, ours and the alternative in alternation "
@@ -98,7 +99,7 @@ def eval_bench(
                             f"batches of 1,024 users): {rss / 2**30:.2f} GiB")
 
 
-@app.command("train")
+@app.command(cls=FlagCommand, name="train")
 def train_bench(
     model: str = typer.Argument("bpr", help="bpr or sasrec."),
     repeats: int = typer.Option(3, help="Timed epochs (the median is reported)."),

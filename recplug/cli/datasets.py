@@ -10,10 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from recplug.cli.options import (ColumnsOption, FormatOption, KcoreOption, MinRatingOption, OfflineOption,
-                                 data_options)
+from recplug.cli.options import (ColumnsOption, FlagCommand, FlagGroup, FormatOption, KcoreOption,
+                                 MinRatingOption, OfflineOption, data_options)
 
 app = typer.Typer(
+    cls=FlagGroup,
     help="List the dataset registry (and local copies), inspect or download a dataset.",
     no_args_is_help=False,
     pretty_exceptions_show_locals=False,
@@ -28,7 +29,7 @@ def _default(ctx: typer.Context) -> None:
         list_datasets()
 
 
-@app.command("list")
+@app.command(cls=FlagCommand, name="list")
 def list_datasets() -> None:
     """List registered datasets and where a local copy is (RECPLUG_DATA_DIR, cache) or not."""
     from recplug.data.registry import REGISTRY, cache_dir, data_dirs, find_local
@@ -46,7 +47,7 @@ def list_datasets() -> None:
     console.print(f"RECPLUG_DATA_DIR: {dirs}\ncache: {cache_dir()}", highlight=False)
 
 
-@app.command("info")
+@app.command(cls=FlagCommand, name="info")
 def info(
     dataset: str = typer.Argument(..., help="A registered name (see `list`) or a file/folder path."),
     format: FormatOption = None,
@@ -63,7 +64,7 @@ def info(
     Console().print(_info_table(data))
 
 
-@app.command("download")
+@app.command(cls=FlagCommand, name="download")
 def download(
     name: str = typer.Argument(..., help="A registered dataset name (see `list`)."),
 ) -> None:

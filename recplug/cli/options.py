@@ -1,5 +1,6 @@
 """Options shared by the commands: the data options, comma-separated lists, output
-suffixes, and library argument names shown as the flags that set them."""
+suffixes, library argument names shown as the flags that set them, and help that shows
+flags as flags (no ``<bool>`` after an option that takes no value)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Iterator, Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from recplug.data.dataset import DataOptions
 from recplug.errors import ConfigError
@@ -24,6 +26,27 @@ MinRatingOption = Annotated[Optional[float], typer.Option(
 KcoreOption = Annotated[Optional[int], typer.Option(
     "--kcore", help="Iterated k-core: every user and item keeps >= this many rows.")]
 OfflineOption = Annotated[bool, typer.Option("--offline", help="Never download a registered dataset.")]
+
+def _flags_as_flags(params: list) -> list:
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""  # typer would show "<bool>" although a flag takes no value
+    return params
+
+
+class FlagCommand(TyperCommand):
+    """A command whose help lists flags without a value placeholder."""
+
+    def get_params(self, ctx):
+        return _flags_as_flags(super().get_params(ctx))
+
+
+class FlagGroup(TyperGroup):
+    """A command group whose help lists flags without a value placeholder."""
+
+    def get_params(self, ctx):
+        return _flags_as_flags(super().get_params(ctx))
+
 
 #: file suffix of ``--out`` -> leaderboard export format
 OUT_FORMATS = {".md": "markdown", ".tex": "latex", ".html": "html", ".csv": "csv", ".json": "json"}

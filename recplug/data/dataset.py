@@ -41,14 +41,9 @@ class DataOptions:
             if self.format not in FORMATS:
                 raise ConfigError(f"format {self.format!r} is unknown; use one of: {', '.join(FORMATS)}")
         if self.columns is not None:
-            from recplug.data.loaders import ROLES
+            from recplug.data.loaders import check_columns
 
-            unknown = sorted(set(self.columns) - set(ROLES))
-            if unknown or not {"user", "item"} <= set(self.columns):
-                raise ConfigError(f"columns {dict(self.columns)!r} must map the roles user and item (and "
-                                  f"optionally timestamp, rating) to columns"
-                                  + (f"; unknown role(s): {', '.join(unknown)}" if unknown else "")
-                                  + ", e.g. user=uid,item=iid,timestamp=ts")
+            check_columns(self.columns)
         if self.min_rating is not None and (isinstance(self.min_rating, bool) or not isinstance(
                 self.min_rating, (int, float)) or not math.isfinite(self.min_rating)):
             raise ConfigError(f"min_rating must be a finite number, got {self.min_rating!r}")

@@ -39,7 +39,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from recplug.errors import DataError
+from recplug.errors import ConfigError, DataError
 
 FORMATS: dict[str, str] = {
     "grouplens-tab": "MovieLens u.data: user<TAB>item<TAB>rating<TAB>timestamp, no header",
@@ -164,7 +164,7 @@ def read_table(path: str | Path, *, format: str | None = None,
             raise DataError(f"{path}: a folder with train.txt and test.txt is lightgcn data; "
                             f"drop format={format!r} or pass one file")
     if columns is not None:
-        columns = _check_columns(columns, path)
+        columns = check_columns(columns)
         if format not in ("atomic", "csv", "tsv", "parquet"):
             raise DataError(f"{path}: `columns` only applies to the atomic, csv, tsv and parquet "
                             f"formats, not {format!r}; drop it")
@@ -383,16 +383,21 @@ def _guess_columns(frame: pd.DataFrame, path: Path, given: Mapping[str, Any]) ->
     return mapping
 
 
-def _check_columns(columns: Mapping[str, Any], path: Path) -> dict[str, Any]:
+def check_columns(columns: Mapping[str, Any]) -> dict[str, Any]:
+    """``columns`` as a dict when it maps known roles (at least ``user`` and ``item``) to
+    column names or to 0-based positions (not a mix); ConfigError naming ``columns`` otherwise."""
+    example = "e.g. columns={'user': 'uid', 'item': 'iid', 'timestamp': 'ts'}"
     unknown = [k for k in columns if k not in ROLES]
     if unknown:
-        raise DataError(f"{path}: unknown role(s) {', '.join(map(repr, unknown))} in columns; "
-                        f"use {', '.join(ROLES)}")
+        raise ConfigError(f"columns: unknown role(s) {', '.join(map(repr, unknown))}; use "
+                          f"{', '.join(ROLES)} ({example})")
     if "user" not in columns or "item" not in columns:
-        raise DataError(f"{path}: columns must name at least the 'user' and 'item' columns")
+        raise ConfigError(f"columns must name at least the 'user' and 'item' columns, got "
+                          f"{dict(columns)!r} ({example})")
     kinds = {isinstance(v, int) and not isinstance(v, bool) for v in columns.values()}
     if len(kinds) > 1 or not all(isinstance(v, (str, int)) for v in columns.values()):
-        raise DataError(f"{path}: columns values must be all column names or all 0-based positions")
+        raise ConfigError(f"columns values must be all column names or all 0-based positions, got "
+                          f"{dict(columns)!r}")
     return dict(columns)
 
 
