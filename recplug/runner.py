@@ -261,8 +261,10 @@ def run_plan(plan: Plan, reporter: Reporter | None = None) -> list[RunOutcome]:
                                   "command again to redo it", name, outcomes) from None
         except KeyboardInterrupt:
             name = signals.received or "SIGINT"
-            raise EvalInterrupted(f"interrupted ({name}) before any fit started; nothing was stored",
-                                  name, outcomes) from None
+            done = (f"the {len(outcomes)} run(s) before it are stored" if outcomes
+                    else "no run had started")
+            raise EvalInterrupted(f"interrupted ({name}) between runs; {done}; run the same command "
+                                  "again to go on", name, outcomes) from None
     return outcomes
 
 
