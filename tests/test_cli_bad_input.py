@@ -189,3 +189,16 @@ def test_a_bad_hyperparameter_fails_in_well_under_a_second_before_any_data_loads
     assert result.exit_code == 2 and "lr=-1" in result.stderr  # not the missing file: data were never read
     assert seconds < 1.0
     assert not db.exists()
+
+
+def test_a_leaderboard_of_an_empty_store_says_how_to_fill_it(tmp_path):
+    from recplug.store import ResultStore
+
+    db = tmp_path / "empty.sqlite"
+    ResultStore(db).close()
+    before = db.read_bytes()
+    result = CliRunner().invoke(app, ["leaderboard", "-d", "x", "-s", "loo", "--db", str(db)])
+    assert result.exit_code == OTHER
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error:") and "recplug eval" in line and "Traceback" not in result.output
+    assert db.read_bytes() == before

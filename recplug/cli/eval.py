@@ -194,7 +194,7 @@ def build_request(*, models, dataset, data, split, target, k, metrics, ties, see
 def _store_path(request: EvalRequest) -> Path:
     from recplug.store import default_store_path
 
-    return Path(request.db).expanduser() if request.db else default_store_path()
+    return Path(request.db).expanduser().absolute() if request.db else default_store_path()
 
 
 def _threads(threads: int):
