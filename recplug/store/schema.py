@@ -72,38 +72,13 @@ UPDATE schema_version SET version = 2;
 #: version 3: status 'interrupted' (the CHECK constraint needs a rebuild of runs, ids
 #: kept), the training settings (part of the identity), what training did, a heartbeat.
 #: Old models are qualified ("dist:name"); old interrupted runs get their own status.
+#: ``runs_v3`` is created by :func:`V3` from version 2's own ``runs`` DDL, with the new
+#: CHECK and these columns; the script then copies the rows over and swaps the tables.
+V3_CHECK = ("CHECK (status IN ('running', 'done', 'failed'))",
+            "CHECK (status IN ('running', 'done', 'failed', 'interrupted'))")
+V3_COLUMNS = ("training TEXT NOT NULL DEFAULT '{}'", "training_info TEXT NOT NULL DEFAULT '{}'",
+              "heartbeat_at REAL")
 V3_SQL = """
-CREATE TABLE runs_v3 (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    config_key TEXT NOT NULL,
-    model TEXT NOT NULL,
-    plugin_dist TEXT NOT NULL,
-    plugin_version TEXT NOT NULL,
-    hyperparameters TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    dataset_fingerprint TEXT NOT NULL,
-    split TEXT NOT NULL,
-    split_params TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    protocol TEXT NOT NULL,
-    ties TEXT NOT NULL,
-    ks TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'interrupted')),
-    error TEXT,
-    started_at REAL NOT NULL,
-    finished_at REAL,
-    env TEXT NOT NULL,
-    fit_seconds REAL,
-    eval_seconds REAL,
-    peak_memory_bytes INTEGER,
-    split_summary TEXT,
-    owner_host TEXT,
-    owner_pid INTEGER,
-    owner_token TEXT,
-    training TEXT NOT NULL DEFAULT '{}',
-    training_info TEXT NOT NULL DEFAULT '{}',
-    heartbeat_at REAL
-);
 INSERT INTO runs_v3 (id, config_key, model, plugin_dist, plugin_version, hyperparameters, dataset,
     dataset_fingerprint, split, split_params, seed, protocol, ties, ks, status, error, started_at,
     finished_at, env, fit_seconds, eval_seconds, peak_memory_bytes, split_summary, owner_host,
@@ -148,7 +123,14 @@ def _rekey(conn: sqlite3.Connection) -> None:
 
 
 def V3(conn: sqlite3.Connection) -> None:
-    """Version 2 -> 3: :data:`V3_SQL`, then every config key recomputed (:func:`_rekey`)."""
+    """Version 2 -> 3: ``runs_v3``, :data:`V3_SQL`, then every config key recomputed."""
+    (ddl,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'runs'").fetchone()
+    old_check, new_check = V3_CHECK
+    if not ddl.startswith("CREATE TABLE runs (") or old_check not in ddl:
+        raise sqlite3.DatabaseError(f"malformed runs table of a version-2 store: {ddl[:200]}")
+    conn.execute(ddl.replace("CREATE TABLE runs (", "CREATE TABLE runs_v3 (", 1).replace(old_check, new_check))
+    for column in V3_COLUMNS:
+        conn.execute(f"ALTER TABLE runs_v3 ADD COLUMN {column}")
     for statement in statements(V3_SQL):
         conn.execute(statement)
     _rekey(conn)
