@@ -335,6 +335,7 @@ def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, 
         store.interrupt_run(run_id, "interrupted while fitting or evaluating (Ctrl-C or SIGTERM)")
         raise _FitInterrupted(what, run_id) from None
     except _FitInterrupted:
+        reporter.fit_finished(name, seed)
         store.interrupt_run(run_id, "interrupted while fitting (Ctrl-C or SIGTERM); never evaluated")
         raise
     except Exception as exc:  # a failing model never stops the others
