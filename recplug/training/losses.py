@@ -3,6 +3,9 @@
 Shapes: ``B`` batch rows, ``n`` sampled negatives per row, ``N`` items, ``d`` latent size.
 Every loss is a mean over the batch unless its docstring says otherwise, and is
 computed in float32 whatever the input dtype (autocast may hand in bf16/fp16 logits).
+Sums and means to one number go through :mod:`recplug.training.determinism`'s
+fixed-order reductions, so the value does not depend on the CPU thread count (the
+gradients are those of the plain ``sum``/``mean``).
 ``log σ`` goes through torch's stable ``logsigmoid`` / ``binary_cross_entropy_with_logits``
 (the calls BPR and SASRec made before these functions existed), which do not overflow.
 """
@@ -14,6 +17,18 @@ from typing import Any
 from recplug.errors import ModelError
 
 Tensor = Any  # torch.Tensor; torch is imported lazily
+
+
+def _mean(x: Tensor) -> Tensor:
+    from recplug.training.determinism import fixed_order_mean
+
+    return fixed_order_mean(x)
+
+
+def _sum(x: Tensor) -> Tensor:
+    from recplug.training.determinism import fixed_order_sum
+
+    return fixed_order_sum(x)
 
 
 def _require(ok: bool, loss: str, what: str) -> None:
@@ -39,7 +54,7 @@ def bpr_loss(pos_scores: Tensor, neg_scores: Tensor) -> Tensor:
     import torch.nn.functional as F
 
     pos, neg = _pairwise(pos_scores, neg_scores, "bpr_loss")
-    return -F.logsigmoid(pos - neg).mean()
+    return _mean(-F.logsigmoid(pos - neg))
 
 
 def bce_loss(pos_logits: Tensor, neg_logits: Tensor) -> Tensor:
@@ -55,9 +70,9 @@ def bce_loss(pos_logits: Tensor, neg_logits: Tensor) -> Tensor:
     _require(pos_logits.dim() == 1 and len(pos_logits) > 0, "bce_loss",
              f"pos logits must be a non-empty [B], got shape {tuple(pos_logits.shape)}")
     pos, neg = pos_logits.float(), neg_logits.float().reshape(-1)
-    loss = F.binary_cross_entropy_with_logits(pos, torch.ones_like(pos))
+    loss = _mean(F.binary_cross_entropy_with_logits(pos, torch.ones_like(pos), reduction="none"))
     if len(neg):
-        loss = loss + F.binary_cross_entropy_with_logits(neg, torch.zeros_like(neg))
+        loss = loss + _mean(F.binary_cross_entropy_with_logits(neg, torch.zeros_like(neg), reduction="none"))
     return loss
 
 
@@ -70,7 +85,7 @@ def softmax_ce(logits: Tensor, targets: Tensor) -> Tensor:
 
     _require(logits.dim() == 2 and targets.shape == logits.shape[:1], "softmax_ce",
              f"logits must be [B, N] and targets [B], got {tuple(logits.shape)} and {tuple(targets.shape)}")
-    return F.cross_entropy(logits.float(), targets.long())
+    return _mean(F.cross_entropy(logits.float(), targets.long(), reduction="none"))
 
 
 def sampled_softmax(pos_logits: Tensor, neg_logits: Tensor, log_q_pos: Tensor | None = None,
@@ -96,7 +111,7 @@ def sampled_softmax(pos_logits: Tensor, neg_logits: Tensor, log_q_pos: Tensor | 
         _require(log_q_neg.shape == neg.shape, "sampled_softmax", "log_q_neg must have the shape of neg_logits")
         neg = neg - log_q_neg.float()
     z = torch.cat([pos[:, None], neg], dim=1)
-    return (torch.logsumexp(z, dim=1) - pos).mean()
+    return _mean(torch.logsumexp(z, dim=1) - pos)
 
 
 def multinomial_nll(logits: Tensor, rows: Tensor) -> Tensor:
@@ -108,7 +123,7 @@ def multinomial_nll(logits: Tensor, rows: Tensor) -> Tensor:
 
     _require(logits.dim() == 2 and rows.shape == logits.shape, "multinomial_nll",
              f"logits and rows must both be [B, N], got {tuple(logits.shape)} and {tuple(rows.shape)}")
-    return -(torch.log_softmax(logits.float(), dim=1) * rows.float()).sum(dim=1).mean()
+    return -_mean((torch.log_softmax(logits.float(), dim=1) * rows.float()).sum(dim=1))
 
 
 def kl_normal(mu: Tensor, logvar: Tensor) -> Tensor:
@@ -119,14 +134,14 @@ def kl_normal(mu: Tensor, logvar: Tensor) -> Tensor:
     _require(mu.dim() == 2 and logvar.shape == mu.shape, "kl_normal",
              f"mu and logvar must both be [B, d], got {tuple(mu.shape)} and {tuple(logvar.shape)}")
     mu, logvar = mu.float(), logvar.float()
-    return (0.5 * (logvar.exp() + mu.square() - 1.0 - logvar).sum(dim=1)).mean()
+    return _mean(0.5 * (logvar.exp() + mu.square() - 1.0 - logvar).sum(dim=1))
 
 
 def mse(pred: Tensor, target: Tensor) -> Tensor:
     """Mean squared error over every element: ``mean((pred - target)²)``; same shapes."""
     _require(pred.shape == target.shape, "mse",
              f"pred and target must have one shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
-    return (pred.float() - target.float()).square().mean()
+    return _mean((pred.float() - target.float()).square())
 
 
 def l2_batch(*embeddings: Tensor) -> Tensor:
@@ -134,10 +149,11 @@ def l2_batch(*embeddings: Tensor) -> Tensor:
 
     Each ``E_k`` is ``[B, d]`` (e.g. user, positive and negative item rows of BPR) and
     ``B`` is the row count of the first one; multiply by the regularisation weight.
-    Equals BPR's ``(pu.square().sum() + qi.square().sum() + qj.square().sum()) / len(u)``.
+    Equals BPR's ``(pu.square().sum() + qi.square().sum() + qj.square().sum()) / len(u)``,
+    summed in a fixed order.
     """
     _require(len(embeddings) > 0 and len(embeddings[0]) > 0, "l2_batch", "give at least one non-empty [B, d]")
-    total = embeddings[0].square().sum()
+    total = _sum(embeddings[0].square())
     for rows in embeddings[1:]:
-        total = total + rows.square().sum()
+        total = total + _sum(rows.square())
     return total.float() / len(embeddings[0])

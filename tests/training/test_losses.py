@@ -145,3 +145,31 @@ def test_gradients_flow():
 def test_shape_errors_name_the_loss(call):
     with pytest.raises(ModelError, match=r"^\w+: "):
         call()
+
+
+def test_values_do_not_depend_on_the_thread_count():
+    # full reductions of >= 32768 elements are split per thread by torch; these are not
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.randn(4096, 64, generator=g), torch.randn(4096, 64, generator=g)
+    pos, neg = torch.randn(4096, generator=g), torch.randn(4096, 64, generator=g)
+    logits, targets = torch.randn(512, 100, generator=g), torch.randint(0, 100, (512,), generator=g)
+    calls = [lambda: mse(a, b), lambda: l2_batch(a, b), lambda: bpr_loss(pos, neg), lambda: bce_loss(pos, neg),
+             lambda: multinomial_nll(logits, (logits > 1).float()), lambda: softmax_ce(logits, targets),
+             lambda: sampled_softmax(pos, neg), lambda: kl_normal(a, b)]
+    before = torch.get_num_threads()
+    try:
+        values = []
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            values.append([float(call()) for call in calls])
+    finally:
+        torch.set_num_threads(before)
+    assert values[0] == values[1] == values[2]
+
+
+def test_gradients_are_those_of_the_plain_mean():
+    x = torch.randn(300, 200, requires_grad=True)
+    y = torch.randn(300, 200)
+    mse(x, y).backward()
+    expected = 2 * (x.detach() - y) / x.numel()
+    assert torch.allclose(x.grad, expected, rtol=1e-6, atol=1e-12)
