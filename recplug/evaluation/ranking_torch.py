@@ -8,8 +8,13 @@ every number; excluded items are never returned (id -1, score NaN fill).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
+
+from recplug.errors import EvaluationError
+from recplug.vocabulary import METRICS
 
 _EXCLUDED = -3e300
 _NAN = -2e300
@@ -63,30 +68,90 @@ def topk_torch(scores: torch.Tensor, k: int, *, exclude: tuple[np.ndarray, np.nd
     return ids, top_scores, boundary
 
 
+def _discounts(length: int) -> tuple[list[float], list[float]]:
+    """``discount[r] = 1/log2(r+1)`` and ``ideal[n]`` = sum of the first n, index 0..length, as the kernel.
+
+    Computed in Python's float64 with the C library's log2 and summed in rank order, so
+    they are bit-identical to the kernel's tables on any device.
+    """
+    discount, ideal = [0.0], [0.0]
+    for r in range(1, length + 1):
+        discount.append(1.0 / math.log2(r + 1.0))
+        ideal.append(ideal[-1] + discount[-1])
+    return discount, ideal
+
+
+def first_occurrences(ids: torch.Tensor) -> torch.Tensor:
+    """Bool ``[B, L]``: True where ``ids [B, L]`` holds an id not seen earlier in its row."""
+    sorted_ids, order = torch.sort(ids, dim=1, stable=True)
+    first_sorted = torch.ones_like(sorted_ids, dtype=torch.bool)
+    first_sorted[:, 1:] = sorted_ids[:, 1:] != sorted_ids[:, :-1]
+    return torch.empty_like(first_sorted).scatter_(1, order, first_sorted)
+
+
+def running_sums(values: torch.Tensor) -> torch.Tensor:
+    """Inclusive prefix sums of ``values [B, L, ...]`` along dim 1, added strictly left to right.
+
+    ``torch.cumsum`` may add in a tree order on CUDA; this loop over L keeps the kernel's
+    order (so float64 results match it bit for bit) at L small vector additions.
+    """
+    out = torch.empty_like(values)
+    running = torch.zeros_like(values[:, 0])
+    for r in range(values.shape[1]):
+        running = running + values[:, r]
+        out[:, r] = running
+    return out
+
+
+def _check_metric_inputs(ids: torch.Tensor, targets: tuple[np.ndarray, np.ndarray], n_items: int,
+                         ks: tuple[int, ...]) -> None:
+    width = ids.shape[1]
+    if not ks or any(isinstance(k, bool) or int(k) != k or not 1 <= k <= width for k in ks):
+        raise EvaluationError(f"ks must be cut-offs K with 1 <= K <= {width} (the width of ids), got {ks!r}")
+    if ids.numel() and bool(((ids < -1) | (ids >= n_items)).any()):
+        raise EvaluationError(f"ids must be item ids in [0, {n_items}) or -1 for an empty slot, "
+                              f"found {int(ids.min())}..{int(ids.max())}")
+    items = targets[1]
+    if len(items) and (int(items.min()) < 0 or int(items.max()) >= n_items):
+        raise EvaluationError(f"target ids must be in [0, {n_items}), "
+                              f"found {int(items.min())}..{int(items.max())}")
+
+
 def metrics_torch(ids: torch.Tensor, targets: tuple[np.ndarray, np.ndarray], n_items: int,
                   ks: tuple[int, ...]) -> dict[str, torch.Tensor]:
-    """Per-user metrics at each K from top-L ``ids [B, L]`` -> {metric: float64 [len(ks), B]}."""
+    """Per-user metrics at each K from top-L ``ids [B, L]`` -> {metric: float64 [len(ks), B]}.
+
+    Bit-identical to ``kernels.ranking_metrics`` (README "Metrics"): a row's targets
+    (indptr, items) count once each however often they are listed, an id repeated in a
+    list hits at its first rank only, -1 slots never hit, rows without targets get 0.
+    Sums over ranks run in rank order, as the kernel's do, whatever the device.
+    """
+    _check_metric_inputs(ids, targets, n_items, ks)
     device = ids.device
-    n_rows, length = ids.shape
+    n_rows = ids.shape[0]
+    kmax = max(ks)
+    ids = ids[:, :kmax].long()
     is_target = _scatter_rows(targets[0], targets[1], (n_rows, n_items), device)
-    n_targets = is_target.sum(1).double()
-    hits = is_target.gather(1, ids.clamp(min=0)) & (ids >= 0)
-    hits = hits.double()
-    ranks = torch.arange(1, length + 1, device=device, dtype=torch.float64)
-    discounts = 1.0 / torch.log2(ranks + 1.0)
-    ideal = torch.cumsum(discounts, 0)
-    has = n_targets > 0
-    safe_t = n_targets.clamp(min=1)
-    out: dict[str, list[torch.Tensor]] = {m: [] for m in ("hr", "recall", "ndcg", "mrr", "precision", "map")}
-    cum_hits = torch.cumsum(hits, 1)
+    n_targets = is_target.sum(1)
+    hits = is_target.gather(1, ids.clamp(min=0)) & (ids >= 0) & first_occurrences(ids)
+    cum_hits = torch.cumsum(hits, 1)  # int64: exact on every device
+    discount, ideal = (torch.tensor(t, dtype=torch.float64, device=device) for t in _discounts(kmax))
+    ranks = torch.arange(1, kmax + 1, device=device, dtype=torch.float64)
+    gains = hits * discount[1:]                   # DCG gain of a hit at each rank
+    precisions = hits * (cum_hits / ranks)        # MAP term: precision at each hit rank
+    dcg, ap = running_sums(torch.stack([gains, precisions], dim=2)).unbind(2)
+    first_rank = (cum_hits == 0).sum(1) + 1       # rank of the first hit (kmax + 1: none)
+    out: dict[str, list[torch.Tensor]] = {m: [] for m in METRICS}
+    safe_targets = n_targets.clamp(min=1).double()
     for k in ks:
-        h = hits[:, :k]
-        n_hit = h.sum(1)
-        denom = torch.minimum(n_targets, torch.tensor(float(k), device=device)).clamp(min=1)
-        out["hr"].append((n_hit > 0).double())
-        out["recall"].append(n_hit / safe_t)
-        out["precision"].append(n_hit / k)
-        out["ndcg"].append((h * discounts[:k]).sum(1) / ideal[denom.long() - 1])
-        out["mrr"].append((h / ranks[:k]).max(1).values if k else torch.zeros(n_rows, device=device))
-        out["map"].append((cum_hits[:, :k] / ranks[:k] * h).sum(1) / denom)
-    return {m: torch.stack(v) * has for m, v in out.items()}
+        n_hit = cum_hits[:, k - 1]
+        denom = torch.minimum(n_targets, torch.tensor(k, device=device)).clamp(min=1)
+        found = n_hit > 0
+        out["hr"].append(found.double())
+        out["recall"].append(n_hit.double() / safe_targets)
+        out["ndcg"].append(dcg[:, k - 1] / ideal[denom])
+        out["mrr"].append(torch.where(found, 1.0 / first_rank.double(), 0.0))
+        out["precision"].append(n_hit.double() / float(k))
+        out["map"].append(ap[:, k - 1] / denom.double())
+    has = n_targets > 0
+    return {m: torch.where(has, torch.stack(v), 0.0) for m, v in out.items()}
