@@ -12,7 +12,8 @@ import sys
 
 import numpy as np
 
-from recplug.bench.common import BenchRow, limited_threads, paired_medians
+from recplug.bench.common import BenchRow, paired_medians
+from recplug.training.threads import limited_threads
 
 SCALES = {"ml1m": (6_040, 3_706, 1_000_000), "large": (100_000, 50_000, 10_000_000)}
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from recplug import kernels
-from recplug.bench.common import BenchRow, limited_threads, paired_medians
+from recplug.bench.common import BenchRow, paired_medians
 from recplug.errors import ConfigError
+from recplug.training.threads import limited_threads
 
 THREADS = 2
 SCALES = {"ml1m": (6_040, 3_706, 1_000_000), "large": (100_000, 50_000, 10_000_000)}

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recplug.bench.common import BenchRow, limited_threads, median_seconds, paired_medians
+from recplug.bench.common import BenchRow, median_seconds, paired_medians
 from recplug.errors import ConfigError
 from recplug.kernels import fused_topk, masked_topk, ranking_metrics
+from recplug.training.threads import limited_threads
 
 THREADS = 2
 SCALES = {

@@ -20,10 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from recplug.bench.common import BenchRow, limited_threads, median_seconds
+from recplug.bench.common import BenchRow, median_seconds
 from recplug.contract import FitOptions, TrainData
 from recplug.data.interactions import Interactions, Vocabulary
 from recplug.errors import ConfigError
+from recplug.training.threads import limited_threads
 
 TARGETS = {"bpr": 2.0, "sasrec": 1.0}
 ALTERNATIVE = "torch DataLoader(TensorDataset) + NumPy negatives"
