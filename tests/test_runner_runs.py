@@ -231,7 +231,10 @@ def test_a_signal_during_fit_exits_with_its_code_and_a_rerun_redoes_the_run(data
             break
         time.sleep(0.1)
     proc.send_signal(signum)
-    _, stderr = proc.communicate(timeout=60)
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # only if it outlived the test (the old code ran on after the signal)
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr and "interrupted" in stderr
     assert [(r.spec.seed, r.status) for r in runs(db)] == [(0, "interrupted")]
@@ -314,3 +317,25 @@ def test_refit_of_a_non_iterative_model_counts_the_validation_interactions(data,
     assert refit.counts_.sum() == split.history("test").csr().sum() > split.train.csr().sum()
     (run,) = runs(db, "done")
     assert run.spec.training == {"refit": True}
+
+
+def test_ctrl_c_during_a_trainer_fit_is_never_evaluated(data, tmp_path):
+    """The shared Trainer catches Ctrl-C and returns stopped='interrupted': still not done."""
+    db = tmp_path / "r.sqlite"
+    args = [sys.executable, "-m", "recplug.cli.app", "eval", "bpr", "--dataset", str(data), "--db", str(db),
+            "--epochs", "100000", "--patience", "100000", "--set", "factors=4", "--seeds", "3",
+            "--device", "cpu", "--threads", "1"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists() and any(r.status == "running" for r in runs(db)):
+            break
+        time.sleep(0.1)
+    time.sleep(1.0)  # well inside the epoch loop
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # only if it outlived the test (the old code ran on after the signal)
+    assert proc.returncode == 130, stderr
+    assert [(r.spec.seed, r.status) for r in runs(db)] == [(0, "interrupted")]
