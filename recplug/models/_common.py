@@ -9,10 +9,10 @@ from recplug.contract import ScoreBatch
 from recplug.errors import ModelError
 
 
-def check_fitted(model: Any, attribute: str) -> None:
-    """ModelError when ``model`` has no learned ``attribute`` yet (score before fit)."""
+def check_fitted(model: Any, attribute: str, action: str = "score") -> None:
+    """ModelError when ``model`` has no learned ``attribute`` yet (``action`` before fit)."""
     if not hasattr(model, attribute):
-        raise ModelError(f"{type(model).__name__}.score was called before fit")
+        raise ModelError(f"{type(model).__name__}.{action} was called before fit")
 
 
 def check_batch(model: Any, batch: ScoreBatch, n_items: int) -> None:

@@ -102,7 +102,7 @@ class TorchModel(SavedModel, Model):
 
     # ---- files --------------------------------------------------------------------
     def fitted_state(self) -> tuple[dict[str, int], dict[str, Any]]:
-        check_fitted(self, "module_")
+        check_fitted(self, "module_", "save")
         return self.shapes_, self.module_.state_dict()
 
     def restore(self, shapes: dict[str, int], arrays: dict[str, Any], device: str) -> None:

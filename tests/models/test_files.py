@@ -94,3 +94,9 @@ def test_what_prepare_derives_is_not_kept_after_fit():
     model = SASRec(hidden=8, max_len=5, epochs=1).fit(tiny_train(), options())
     assert not [name for name in vars(model) if name.startswith("_")]
     assert {"module_", "device_", "shapes_", "train_result_"} <= set(vars(model))
+
+
+@pytest.mark.parametrize("cls,params", MODELS, ids=lambda x: getattr(x, "__name__", ""))
+def test_saving_an_unfitted_model_says_so(cls, params, tmp_path):
+    with pytest.raises(ModelError, match=rf"{cls.__name__}.save was called before fit"):
+        cls(**params).save(tmp_path / "m")

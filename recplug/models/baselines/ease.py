@@ -109,7 +109,7 @@ class EASE(SavedModel, Model):
         return kernels.spmm(batch.history_csr(), self.weights_, threads=self.threads_)
 
     def fitted_state(self) -> tuple[dict[str, int], dict[str, Any]]:
-        check_fitted(self, "weights_")
+        check_fitted(self, "weights_", "save")
         return {"n_users": self.n_users_, "n_items": self.weights_.shape[0]}, {"weights": self.weights_}
 
     def restore(self, shapes: dict[str, int], arrays: dict[str, Any], device: str) -> None:

@@ -86,7 +86,7 @@ class ItemKNN(SavedModel, Model):
         return np.ascontiguousarray(scores_t.T)
 
     def fitted_state(self) -> tuple[dict[str, int], dict[str, Any]]:
-        check_fitted(self, "neighbors_")
+        check_fitted(self, "neighbors_", "save")
         m = self.neighbors_
         return ({"n_users": self.n_users_, "n_items": m.shape[0]},
                 {"data": m.data, "indices": m.indices, "indptr": m.indptr})

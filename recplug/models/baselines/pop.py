@@ -34,7 +34,7 @@ class Popularity(SavedModel, Model):
         return np.repeat(self.popularity_[None, :], len(batch), axis=0)
 
     def fitted_state(self) -> tuple[dict[str, int], dict[str, Any]]:
-        check_fitted(self, "popularity_")
+        check_fitted(self, "popularity_", "save")
         return {"n_users": self.n_users_, "n_items": len(self.popularity_)}, {"popularity": self.popularity_}
 
     def restore(self, shapes: dict[str, int], arrays: dict[str, Any], device: str) -> None:
