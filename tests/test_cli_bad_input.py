@@ -133,11 +133,6 @@ CASES = [
     ("root-unknown-option", ["--bogus"], USAGE, ["--bogus"]),
 ]
 
-#: cases whose error is found while reading the data, after the store was opened: the
-#: store file may exist then, but it holds no run
-READ_AFTER_STORE_OPENS: set[str] = set()
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("bad_input")
