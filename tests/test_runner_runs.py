@@ -288,7 +288,7 @@ def test_two_concurrent_sweeps_run_each_configuration_once(data, tmp_path):
         t.join(120)
     slow_done = [r for r in runs(db, "done") if r.spec.model == "tests:slow"]
     assert sorted(r.spec.seed for r in slow_done) == [0, 1, 2]
-    assert len([o for o in results if o.status == "done"]) == 3
+    assert len(results) == 6 and len([o for o in results if o.status == "done"]) == 3
     assert {o.status for o in results} <= {"done", "busy", "skipped"}
 
 
