@@ -12,11 +12,13 @@ sasrec    :class:`~recplug.models.sequential.sasrec.SASRec`  self-attentive next
 
 Import a model from its own module; this package imports nothing heavy. The scaffold
 for new models (built-in or plugin) is public here, imported on first use:
-:class:`SavedModel` (save/load with a JSON header), :class:`TorchModel` (the torch fit
-skeleton) and :class:`TorchFactorModel` (dot-product models with declared factors).
+:class:`SavedModel` (save/load with a JSON header), :class:`ArrayModel` (non-torch models
+whose fitted state is named arrays), :class:`TorchModel` (the torch fit skeleton) and
+:class:`TorchFactorModel` (dot-product models with declared factors).
 """
 
-_SCAFFOLD = {"SavedModel": "recplug.models._files", "TorchModel": "recplug.models._torch",
+_SCAFFOLD = {"SavedModel": "recplug.models._files", "ArrayModel": "recplug.models._arrays",
+             "TorchModel": "recplug.models._torch",
              "TorchFactorModel": "recplug.models._factors"}
 __all__ = sorted(_SCAFFOLD)
 

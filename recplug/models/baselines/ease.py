@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import scipy.linalg.lapack as lapack
 
 from recplug import kernels
-from recplug.contract import FitOptions, Model, ScoreBatch, Tags, TrainData
+from recplug.contract import FitOptions, ScoreBatch, TrainData
 from recplug.errors import ModelError
-from recplug.models._common import available_memory_bytes, check_batch, check_fitted
-from recplug.models._files import SavedModel
+from recplug.models._arrays import ArrayModel
+from recplug.models._common import available_memory_bytes
 from recplug.training import fit_context
-from recplug.training.constraints import Real, check_model_params
+from recplug.training.constraints import Real
 
 #: peak bytes per item pair: the float64 Gram matrix inverted in place + the float32 weights
 BYTES_PER_ITEM_PAIR = 12
@@ -61,7 +59,7 @@ def ease_weights(x: "object", l2: float) -> np.ndarray:
     return weights
 
 
-class EASE(SavedModel, Model):
+class EASE(ArrayModel):
     """Closed-form linear item-item model with a zero diagonal (Steck 2019).
 
     ``l2`` is the ridge weight λ (paper default 500; small datasets such as ML-100k
@@ -70,11 +68,11 @@ class EASE(SavedModel, Model):
     above the memory available now. Scores are ``history @ B``, float32 NumPy ``[B, n_items]``.
     """
 
-    tags = Tags(iterative=False)
     parameter_constraints = {
         "l2": Real(0, None, closed="neither", search=(1.0, 5000.0, "log")),  # keeps XᵀX + l2·I invertible
         "max_memory_gb": Real(0, None, closed="neither"),
     }
+    fitted_arrays = ("weights_",)
 
     def __init__(self, l2: float = 500.0, max_memory_gb: float = 8.0):
         self.l2 = l2
@@ -94,23 +92,10 @@ class EASE(SavedModel, Model):
             raise ModelError(f"EASE needs about {gb:.1f} GB for {n_items:,} items (12 bytes x n_items²) "
                              f"but only {available / 1e9:.1f} GB of memory is available; {hint}")
 
-    def fit(self, train: TrainData, options: FitOptions) -> "EASE":
-        check_model_params(type(self), self.get_params())
+    def learn(self, train: TrainData, options: FitOptions) -> None:
         self._check_memory(train.n_items)
         with fit_context(options, supports_cuda=self.tags.supports_cuda):
             self.weights_ = ease_weights(train.csr, float(self.l2))
-        self.threads_ = int(options.threads or 0)
-        self.n_users_ = int(train.n_users)
-        return self
 
-    def score(self, batch: ScoreBatch) -> np.ndarray:
-        check_fitted(self, "weights_")
-        check_batch(self, batch, self.weights_.shape[0])
+    def scores(self, batch: ScoreBatch) -> np.ndarray:
         return kernels.spmm(batch.history_csr(), self.weights_, threads=self.threads_)
-
-    def fitted_state(self) -> tuple[dict[str, int], dict[str, Any]]:
-        check_fitted(self, "weights_", "save")
-        return {"n_users": self.n_users_, "n_items": self.weights_.shape[0]}, {"weights": self.weights_}
-
-    def restore(self, shapes: dict[str, int], arrays: dict[str, Any], device: str) -> None:
-        self.weights_, self.n_users_, self.threads_ = arrays["weights"], shapes["n_users"], 0

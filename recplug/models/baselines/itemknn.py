@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import scipy.sparse as sp
 
 from recplug import kernels
-from recplug.contract import FitOptions, Model, ScoreBatch, Tags, TrainData
-from recplug.models._common import check_batch, check_fitted
-from recplug.models._files import SavedModel
-from recplug.training.constraints import Integer, Real, check_model_params
+from recplug.contract import FitOptions, ScoreBatch, TrainData
+from recplug.models._arrays import ArrayModel
+from recplug.training.constraints import Integer, Real
 
 #: co-occurrence entries computed at once while building (bounds the temporary memory)
 _BLOCK_ENTRIES = 1 << 24
@@ -28,7 +25,7 @@ def top_k_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
     return sp.csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=m.shape)
 
 
-class ItemKNN(SavedModel, Model):
+class ItemKNN(ArrayModel):
     """Shrunk cosine item-item similarity, the ``k`` nearest neighbours of each item.
 
     ``sim(i, j) = |U_i ∩ U_j| / (sqrt(|U_i|) sqrt(|U_j|) + shrink)`` over the binary
@@ -42,18 +39,17 @@ class ItemKNN(SavedModel, Model):
     NumPy ``[B, n_items]``.
     """
 
-    tags = Tags(iterative=False)
     parameter_constraints = {
         "k": Integer(1, None, search=(10, 1000, "log")),
         "shrink": Real(0, None, search=(0.0, 100.0)),
     }
+    fitted_arrays = ("neighbors_",)
 
     def __init__(self, k: int = 100, shrink: float = 10.0):
         self.k = k
         self.shrink = shrink
 
-    def fit(self, train: TrainData, options: FitOptions) -> "ItemKNN":
-        check_model_params(type(self), self.get_params())
+    def learn(self, train: TrainData, options: FitOptions) -> None:
         x = train.csr.astype(np.float64)
         n_items = train.n_items
         xt = x.T.tocsr()                                        # item x user
@@ -74,24 +70,8 @@ class ItemKNN(SavedModel, Model):
         self.neighbors_ = sp.csr_matrix(
             (neighbors.data.astype(np.float32), neighbors.indices.astype(np.int32),
              neighbors.indptr.astype(np.int64)), shape=(n_items, n_items))
-        self.threads_ = int(options.threads or 0)
-        self.n_users_ = int(train.n_users)
-        return self
 
-    def score(self, batch: ScoreBatch) -> np.ndarray:
-        check_fitted(self, "neighbors_")
-        check_batch(self, batch, self.neighbors_.shape[0])
+    def scores(self, batch: ScoreBatch) -> np.ndarray:
         history_t = np.ascontiguousarray(batch.history_csr().toarray().T, dtype=np.float32)
         scores_t = kernels.spmm(self.neighbors_, history_t, threads=self.threads_)  # [n_items, B]
         return np.ascontiguousarray(scores_t.T)
-
-    def fitted_state(self) -> tuple[dict[str, int], dict[str, Any]]:
-        check_fitted(self, "neighbors_", "save")
-        m = self.neighbors_
-        return ({"n_users": self.n_users_, "n_items": m.shape[0]},
-                {"data": m.data, "indices": m.indices, "indptr": m.indptr})
-
-    def restore(self, shapes: dict[str, int], arrays: dict[str, Any], device: str) -> None:
-        n = shapes["n_items"]
-        self.neighbors_ = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=(n, n))
-        self.n_users_, self.threads_ = shapes["n_users"], 0

@@ -7,17 +7,15 @@ gets the same scores; recplug masks each user's history, which personalises the 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from recplug.contract import RECPLUG_API, EpochReport, FitOptions, Model, ScoreBatch, Tags, TrainData
+from recplug.contract import RECPLUG_API, FitOptions, ScoreBatch, Tags, TrainData
 from recplug.errors import DataError
-from recplug.models import SavedModel
-from recplug.training.constraints import Real, check_model_params
+from recplug.models import ArrayModel
+from recplug.training.constraints import Real
 
 
-class RecencyPopularity(SavedModel, Model):
+class RecencyPopularity(ArrayModel):
     """Popularity with exponential time decay.
 
     Hyperparameters:
@@ -25,6 +23,10 @@ class RecencyPopularity(SavedModel, Model):
             ``float("inf")`` gives plain popularity. Must be > 0.
         time_unit: timestamp units per half-life unit; the default 86400 reads Unix-second
             timestamps with a half-life in days. Must be > 0.
+
+    ``ArrayModel`` supplies ``fit`` (checks the declared hyperparameters, then calls
+    ``learn``), ``score`` (checks the batch, then calls ``scores``), ``get_params`` and
+    ``save``/``load`` of the arrays named in ``fitted_arrays``.
     """
 
     recplug_api = RECPLUG_API          # the contract version this model is written for
@@ -34,15 +36,15 @@ class RecencyPopularity(SavedModel, Model):
         "half_life": Real(0, None, closed="neither", allow_inf=True, search=(1.0, 365.0, "log")),
         "time_unit": Real(0, None, closed="neither"),
     }
+    fitted_arrays = ("item_scores_",)  # what save() writes and load() restores
 
     def __init__(self, half_life: float = 30.0, time_unit: float = 86_400.0):
         # __init__ stores hyperparameters only: no data, no work, no randomness
         self.half_life = half_life
         self.time_unit = time_unit
 
-    def fit(self, train: TrainData, options: FitOptions) -> "RecencyPopularity":
-        """Weights every training interaction by its age; one pass (reported as epoch 1)."""
-        check_model_params(type(self), self.get_params())
+    def learn(self, train: TrainData, options: FitOptions) -> None:
+        """Weights every training interaction by its age (one pass, no epochs)."""
         if train.timestamps is None:
             raise DataError("RecencyPopularity needs timestamps; this dataset has none "
                             "(pick a dataset with timestamps or another model)")
@@ -52,19 +54,7 @@ class RecencyPopularity(SavedModel, Model):
             age = (train.timestamps.max() - train.timestamps).astype(np.float64) / self.time_unit
             weights = np.exp2(-age / self.half_life)
         self.item_scores_ = np.bincount(items, weights, minlength=train.n_items).astype(np.float32)
-        self.n_users_ = int(train.n_users)
-        if options.progress is not None:
-            options.progress(EpochReport(epoch=1))
-        return self
 
-    def score(self, batch: ScoreBatch) -> np.ndarray:
+    def scores(self, batch: ScoreBatch) -> np.ndarray:
         """The same float32 scores ``[B, n_items]`` for every user of the batch."""
         return np.tile(self.item_scores_, (len(batch), 1))
-
-    # persistence: SavedModel writes the arrays named here next to a JSON header (class,
-    # hyperparameters, recplug_api, shapes) and refuses files of other models or item counts
-    def fitted_state(self) -> tuple[dict[str, int], dict[str, Any]]:
-        return {"n_users": self.n_users_, "n_items": len(self.item_scores_)}, {"item_scores": self.item_scores_}
-
-    def restore(self, shapes: dict[str, int], arrays: dict[str, Any], device: str) -> None:
-        self.item_scores_, self.n_users_ = arrays["item_scores"], shapes["n_users"]
