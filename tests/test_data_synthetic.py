@@ -44,8 +44,8 @@ def test_fewer_interactions_than_users_and_tiny_catalogue():
 
 
 def test_popularity_is_long_tailed_and_zipf_controls_it():
-    steep = np.sort(generate(500, 1000, 50_000, seed=0, zipf=1.2).item_popularity())[::-1]
-    flat = np.sort(generate(500, 1000, 50_000, seed=0, zipf=0.0).item_popularity())[::-1]
+    steep = np.sort(generate(500, 1000, 50_000, seed=0, zipf=1.2).item_interaction_counts())[::-1]
+    flat = np.sort(generate(500, 1000, 50_000, seed=0, zipf=0.0).item_interaction_counts())[::-1]
     share = lambda pop: pop[:100].sum() / pop.sum()  # noqa: E731
     assert share(steep) > 0.5  # top 10% of items get most interactions
     assert share(flat) < 0.3
@@ -67,7 +67,7 @@ def test_latent_preferences_are_learnable():
     similarity = (train.T @ train) / np.outer(norms, norms)
     np.fill_diagonal(similarity, 0.0)
     knn = split.history("test").csr().toarray() @ similarity
-    popularity = np.tile(split.train.item_popularity(), (split.train.n_users, 1))
+    popularity = np.tile(split.train.item_interaction_counts(), (split.train.n_users, 1))
     assert _hit_rate(split, knn) > 2 * _hit_rate(split, popularity)
 
 

@@ -57,7 +57,7 @@ def test_every_split_keeps_the_full_vocabulary():
         # train and validation rows are disjoint parts of the data
         assert len(split.train) + len(split.validation) <= len(data)
         assert split.summary["cold_items"] == data.n_items - np.count_nonzero(
-            split.train.item_popularity())
+            split.train.item_interaction_counts())
 
 
 def test_leaky_targets_are_caught():

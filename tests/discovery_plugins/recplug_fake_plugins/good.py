@@ -13,7 +13,7 @@ class GoodModel(Model):
         self.alpha = alpha
 
     def fit(self, train, options):
-        self.pop_ = train.item_popularity().astype(np.float32)
+        self.pop_ = train.item_user_counts().astype(np.float32)
         return self
 
     def score(self, batch):
