@@ -24,6 +24,8 @@ def sasrec_network(n_items: int, max_len: int, hidden: int, n_blocks: int, n_hea
     import torch
     from torch import nn
 
+    from recplug.training.determinism import LayerNorm, MultiheadAttention
+
     class PointWiseFeedForward(nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -42,13 +44,13 @@ def sasrec_network(n_items: int, max_len: int, hidden: int, n_blocks: int, n_hea
             self.items = nn.Embedding(n_items + 1, hidden, padding_idx=0)
             self.positions = nn.Embedding(max_len, hidden)
             self.dropout = nn.Dropout(dropout)
-            self.attention_norms = nn.ModuleList(nn.LayerNorm(hidden, eps=1e-8) for _ in range(n_blocks))
+            self.attention_norms = nn.ModuleList(LayerNorm(hidden, eps=1e-8) for _ in range(n_blocks))
             self.attentions = nn.ModuleList(
-                nn.MultiheadAttention(hidden, n_heads, dropout=dropout, batch_first=True)
+                MultiheadAttention(hidden, n_heads, dropout=dropout, batch_first=True)
                 for _ in range(n_blocks))
-            self.forward_norms = nn.ModuleList(nn.LayerNorm(hidden, eps=1e-8) for _ in range(n_blocks))
+            self.forward_norms = nn.ModuleList(LayerNorm(hidden, eps=1e-8) for _ in range(n_blocks))
             self.forwards = nn.ModuleList(PointWiseFeedForward() for _ in range(n_blocks))
-            self.last_norm = nn.LayerNorm(hidden, eps=1e-8)
+            self.last_norm = LayerNorm(hidden, eps=1e-8)
             for name, param in self.named_parameters():
                 if param.dim() > 1:
                     nn.init.xavier_normal_(param)
