@@ -278,17 +278,30 @@ def training_spec(plan: PlannedModel, request: EvalRequest) -> dict[str, Any]:
     """The training settings that are part of the run's identity.
 
     Every model: ``refit``. Iterative models (``tags.iterative``, default True) also
-    ``max_epochs``, ``patience`` and the canonical ``valid_metric``. (A model whose result
-    depended on the thread count would add ``threads`` here.)
+    ``max_epochs``, ``patience`` and the canonical ``valid_metric``, and, when they train on
+    the CPU with more threads than training was checked to be independent of
+    (``determinism.THREAD_INDEPENDENT_UP_TO``), the thread count: MKL's matrix products
+    may then sum in another order.
     """
     from recplug.evaluation.config import metric_name
     from recplug.evaluation.validation import parse_metric
+    from recplug.training.determinism import THREAD_INDEPENDENT_UP_TO
 
     spec: dict[str, Any] = {"refit": bool(request.refit)}
     if plan.iterative:
         spec.update(max_epochs=request.max_epochs, patience=request.patience,
                     valid_metric=metric_name(*parse_metric(request.validation_metric)))
+        threads = fit_threads(request)
+        if plan.device == "cpu" and threads > THREAD_INDEPENDENT_UP_TO:
+            spec["threads"] = threads
     return spec
+
+
+def fit_threads(request: EvalRequest) -> int:
+    """The torch thread count a fit runs with: ``--threads``, else torch's default."""
+    import torch
+
+    return int(request.threads or torch.get_num_threads())
 
 
 def _training_info(model: Any) -> dict[str, Any]:
@@ -347,7 +360,10 @@ def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, 
 
 def _fit(plan: PlannedModel, request: EvalRequest, seed: int, train, options: FitOptions, run_id: int):
     """A fresh model fitted on ``train``; _FitInterrupted when the fit was interrupted."""
+    from recplug.training.seeding import seed_everything
+
     model = plan.cls(**plan.params)
+    seed_everything(seed)  # the same streams as fit_context, for plugins that skip it
     model.fit(TrainData(train), options)
     if _interrupted(model):
         raise _FitInterrupted(f"{plan.name} (seed {seed})", run_id)
@@ -356,10 +372,7 @@ def _fit(plan: PlannedModel, request: EvalRequest, seed: int, train, options: Fi
 
 def _fit_and_evaluate(store, request: EvalRequest, plan: PlannedModel, seed: int, split,
                       config: EvalConfig, run_id: int, reporter: Reporter) -> RunOutcome:
-    from recplug.training.seeding import seed_everything
-
     name, device = plan.name, plan.device
-    seed_everything(seed)
     validator = SplitValidator(split, request.validation_metric, config, device=device)
     progress = reporter.fit_started(name, seed, request.max_epochs)
     options = FitOptions(device=device, seed=seed, threads=request.threads or 0,
@@ -375,7 +388,6 @@ def _fit_and_evaluate(store, request: EvalRequest, plan: PlannedModel, seed: int
     if request.refit and plan.iterative:
         reporter.stage(f"refitting {name} on train + validation (seed {seed})")
         epochs = refit_epochs(model, request)
-        seed_everything(seed)
         model = _fit(plan, request, seed, split.history("test"),
                      replace(options, max_epochs=epochs, validator=None), run_id)
         training["refit_epochs"] = epochs

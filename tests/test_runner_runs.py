@@ -124,7 +124,7 @@ def data(tmp_path: Path) -> Path:
 
 
 def request(data: Path, db: Path, models=("epochs",), **kw) -> EvalRequest:
-    return EvalRequest(models=list(models), dataset=str(data), db=str(db), device="cpu", threads=1, **kw)
+    return EvalRequest(models=list(models), dataset=str(data), db=str(db), device="cpu", **{"threads": 1, **kw})
 
 
 def runs(db: Path, status: str | None = None):
@@ -151,6 +151,19 @@ def test_patience_and_the_validation_metric_are_part_of_the_identity(data, tmp_p
                 + run_eval(request(data, db, validation_metric="recall@10")))
     assert [o.status for o in outcomes] == ["done"] * 3
     assert {r.spec.training["valid_metric"] for r in runs(db, "done")} == {"NDCG@10", "Recall@10"}
+
+
+def test_thread_counts_beyond_the_checked_range_are_part_of_an_iterative_run_identity(data, tmp_path):
+    from recplug.training.determinism import THREAD_INDEPENDENT_UP_TO as bound
+
+    db = tmp_path / "r.sqlite"
+    within = [o.status for t in range(1, bound + 1)
+              for o in run_eval(request(data, db, models=["epochs", "counts"], threads=t))]
+    beyond = [o.status for o in run_eval(request(data, db, models=["epochs", "counts"], threads=bound + 1))]
+    assert within == ["done", "done"] + ["skipped", "skipped"] * (bound - 1)
+    assert beyond == ["done", "skipped"]  # only the iterative model may depend on threads
+    trained = {r.spec.training.get("threads") for r in runs(db, "done") if r.spec.model == "tests:epochs"}
+    assert trained == {None, bound + 1}
 
 
 def test_a_non_iterative_model_ignores_the_budget_and_stores_the_qualified_name(data, tmp_path):

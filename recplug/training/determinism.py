@@ -46,6 +46,11 @@ from recplug.errors import ConfigError, ModelError
 
 #: elements per partial sum of :func:`fixed_order_sum`; below torch's GRAIN_SIZE (32768),
 #: so the last sum of at most this many runs on one thread.
+#: the thread counts up to which CPU training with these pieces was checked to give the same
+#: numbers as one thread (every op above, and MKL's products); beyond it the runner makes
+#: the thread count part of a run's identity
+THREAD_INDEPENDENT_UP_TO = 3
+
 BLOCK = 4096
 
 
