@@ -16,7 +16,8 @@ def min_rating_mask(data: Interactions, min_rating: float) -> np.ndarray:
     """Rows whose rating is >= ``min_rating`` (the implicit positives)."""
     if data.ratings is None:
         raise DataError(f"{data.name}: min_rating={min_rating} needs ratings, but this dataset has "
-                        "none; drop min_rating")
+                        "none (if a column holds them under another name, map it with columns rating=COL); "
+                        "or drop min_rating")
     if not np.isfinite(min_rating):
         raise DataError(f"min_rating must be a finite number, got {min_rating!r}")
     return data.ratings >= np.float32(min_rating)
