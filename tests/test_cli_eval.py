@@ -219,3 +219,15 @@ def test_eval_warns_when_ties_decide_the_top_k_cut(tiny_dataset: Path, tmp_path:
                                       "--db", str(tmp_path / "r.sqlite")])
     assert result.exit_code == 0, result.output
     assert "warning: coarse (seed 0): ties decided the top-K cut for 100% of users" in result.stderr
+
+
+def test_the_outcome_line_counts_epochs_in_words():
+    from recplug.cli.eval import _trained
+    from recplug.runner import RunOutcome
+
+    one = RunOutcome("bpr", 0, "done", 1, training={"epochs_run": 1, "stopped": "budget", "best_epoch": 1})
+    many = RunOutcome("bpr", 0, "done", 1, training={"epochs_run": 30, "stopped": "early_stopping",
+                                                     "best_epoch": 25, "refit_epochs": 25})
+    assert _trained(one) == ", 1 epoch (budget, best 1)"
+    assert _trained(many) == ", 30 epochs (early_stopping, best 25, refit 25)"
+    assert _trained(RunOutcome("pop", 0, "done", 1)) == ""

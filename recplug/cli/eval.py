@@ -95,7 +95,8 @@ def _trained(outcome: RunOutcome) -> str:
     info = outcome.training
     if not info.get("epochs_run"):
         return ""
-    text = f", {info['epochs_run']} epochs ({info.get('stopped', '?')}"
+    runs = info["epochs_run"]
+    text = f", {runs} epoch{'' if runs == 1 else 's'} ({info.get('stopped', '?')}"
     if info.get("best_epoch"):
         text += f", best {info['best_epoch']}"
     if info.get("refit_epochs"):
