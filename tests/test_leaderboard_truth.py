@@ -185,3 +185,10 @@ def test_latex_fits_article_text_width_with_5_configurations(tmp_path):
     line = float(re.search(r"LINEWIDTH=([0-9.]+)pt", log)[1])
     width = float(re.search(r"TABLEWIDTH=([0-9.]+)pt", log)[1])
     assert line == pytest.approx(345.0) and width <= line + 0.01
+
+
+def test_a_single_configuration_has_no_significance_legend():
+    single = Leaderboard.from_runs([record("pop", 0, 0.0)])
+    pair = Leaderboard.from_runs([record("pop", 0, 0.0), record("ease", 0, 0.1)])
+    assert not any("significantly worse" in line for line in single.legend())
+    assert any("significantly worse" in line for line in pair.legend())

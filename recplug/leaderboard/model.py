@@ -235,7 +235,7 @@ class Leaderboard:
     def legend(self) -> list[str]:
         """One line per mark/notation the renderers use (plain text)."""
         lines = ["mean ± sample std over seeds; best of each column in bold"]
-        for test in self.tests:
+        for test in self.tests if len(self.rows) > 1 else ():  # one row: nothing was compared
             lines.append(f"{MARKS[test]} significantly worse than the best ({TEST_NAMES[test]}, "
                          f"paired over users, Holm-adjusted p ≤ {self.alpha:g})")
         if self.bootstrap:
