@@ -154,3 +154,13 @@ def test_default_store_location(db, tmp_path, monkeypatch):
     result = invoke("-d", "beauty", "-s", "loo", "-f", "json")
     assert result.exit_code == 0, result.output
     assert [r["label"] for r in json.loads(result.stdout)["rows"]] == ["sasrec"]
+
+
+def test_a_table_prints_each_note_once(db):
+    with ResultStore(db) as store:
+        add(store, "ease", 0, 0.31)  # seed 0 again: the newest run replaces the older one
+    result = invoke("-d", "ml-100k", "-s", "loo", "--db", str(db), "--ties", "random")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("replaced by the newest") == 1
+    markdown = invoke("-d", "ml-100k", "-s", "loo", "--db", str(db), "--ties", "random", "-f", "markdown")
+    assert "replaced by the newest" in markdown.stderr

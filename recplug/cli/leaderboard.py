@@ -91,8 +91,9 @@ def leaderboard(
         lb = Leaderboard.from_runs(runs, metrics=names, alpha=alpha, test=test,
                                    bootstrap=bootstrap, seed=seed)
     err = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
-    for note in lb.notes:
-        err.print(Text.assemble(("note: ", "yellow"), note))
+    if out is not None or format != "table":  # the rich table prints its notes below itself
+        for note in lb.notes:
+            err.print(Text.assemble(("note: ", "yellow"), note))
     if out is not None:
         try:
             out.write_text(render(lb, format), encoding="utf-8")
