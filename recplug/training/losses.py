@@ -76,6 +76,19 @@ def bce_loss(pos_logits: Tensor, neg_logits: Tensor) -> Tensor:
     return loss
 
 
+def pointwise_bce(logits: Tensor, labels: Tensor) -> Tensor:
+    """Pointwise log loss of NCF (He et al. 2017): ``-mean_b [y_b log σ(x_b) + (1 - y_b) log(1 - σ(x_b))]``.
+
+    ``logits [B]``, ``labels [B]`` (1 for observed pairs, 0 for sampled negatives); unlike
+    :func:`bce_loss`, every example weighs the same (the mean runs over all ``B``).
+    """
+    import torch.nn.functional as F
+
+    _require(logits.dim() == 1 and len(logits) > 0 and labels.shape == logits.shape, "pointwise_bce",
+             f"logits and labels must both be a non-empty [B], got {tuple(logits.shape)} and {tuple(labels.shape)}")
+    return _mean(F.binary_cross_entropy_with_logits(logits.float(), labels.float(), reduction="none"))
+
+
 def softmax_ce(logits: Tensor, targets: Tensor) -> Tensor:
     """Full softmax cross-entropy: ``-mean_b log softmax(logits_b)[targets_b]``.
 

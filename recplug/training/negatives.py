@@ -8,7 +8,7 @@ import numpy as np
 
 from recplug import kernels
 from recplug.errors import KernelInputError
-from recplug.training.constraints import Options, Real, check_params
+from recplug.training.constraints import Integer, Options, Real, check_params
 
 Distribution = Literal["uniform", "popularity"]
 _CONSTRAINTS = {"distribution": Options("uniform", "popularity"), "alpha": Real(0)}
@@ -83,3 +83,25 @@ class NegativeSampler:
                                    f"values {users.min() if users.size else ''}..{users.max() if users.size else ''}")
         users = np.ascontiguousarray(users, dtype=np.int32)
         return self._sampler.sample(users, n, seed=seed, replace=replace, threads=threads).astype(np.int64)
+
+
+def pointwise_examples(sampler: NegativeSampler, users: Any, items: Any, n_negatives: int, *,
+                       seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pointwise training examples (NCF): each positive pair labelled 1, then ``n_negatives``
+    sampled items per pair labelled 0.
+
+    ``users``/``items``: the positive pairs ``[P]`` (e.g. ``sampler.positive_pairs()``).
+    Returns ``(users int64 [P·(1+n)], items int64 [P·(1+n)], labels float32 [P·(1+n)])``:
+    the ``P`` positives first, then the negatives of pair ``p`` at ``P + p·n ... P + p·n + n - 1``
+    (drawn by ``sampler.sample(users, n, seed=seed)``). Shuffle them for training.
+    """
+    check_params("pointwise_examples", {"n_negatives": Integer(0)}, {"n_negatives": n_negatives})
+    users, items = np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64)
+    if users.shape != items.shape or users.ndim != 1:
+        raise KernelInputError(f"users and items must be aligned [P] arrays, got shapes {users.shape} "
+                               f"and {items.shape}")
+    n = int(n_negatives)
+    negatives = sampler.sample(users, n, seed=seed).reshape(-1) if n else np.zeros(0, np.int64)
+    labels = np.zeros(len(users) * (1 + n), dtype=np.float32)
+    labels[:len(users)] = 1.0
+    return np.concatenate([users, np.repeat(users, n)]), np.concatenate([items, negatives]), labels
