@@ -170,3 +170,34 @@ def l2_batch(*embeddings: Tensor) -> Tensor:
     for rows in embeddings[1:]:
         total = total + _sum(rows.square())
     return total.float() / len(embeddings[0])
+
+
+def row_bce(logits: Tensor, rows: Tensor) -> Tensor:
+    """Binary cross-entropy over whole interaction rows (CDAE's log loss without sampling):
+
+    ``-mean_b sum_i [r_bi log σ(l_bi) + (1 - r_bi) log(1 - σ(l_bi))]``; ``logits [B, N]``,
+    ``rows [B, N]`` with entries in [0, 1]. Sums over the items, means over the rows.
+    """
+    import torch.nn.functional as F
+
+    _require(logits.dim() == 2 and rows.shape == logits.shape, "row_bce",
+             f"logits and rows must both be [B, N], got {tuple(logits.shape)} and {tuple(rows.shape)}")
+    per_entry = F.binary_cross_entropy_with_logits(logits.float(), rows.float(), reduction="none")
+    return _mean(per_entry.sum(dim=1))
+
+
+def row_mse(pred: Tensor, rows: Tensor, unobserved_weight: float = 1.0) -> Tensor:
+    """Squared error over whole interaction rows, the unobserved entries down-weighted:
+
+    ``mean_b sum_i c_bi (pred_bi - r_bi)²`` with ``c = 1`` where ``r != 0`` and
+    ``unobserved_weight`` where ``r == 0`` (1: the plain full-row error; 0: observed
+    entries only, AutoRec's rating loss). ``pred [B, N]``, ``rows [B, N]``.
+    """
+    _require(pred.dim() == 2 and rows.shape == pred.shape, "row_mse",
+             f"pred and rows must both be [B, N], got {tuple(pred.shape)} and {tuple(rows.shape)}")
+    _require(unobserved_weight >= 0, "row_mse", f"unobserved_weight must be >= 0, got {unobserved_weight}")
+    rows = rows.float()
+    error = (pred.float() - rows).square()
+    if unobserved_weight != 1.0:
+        error = error * ((rows != 0).float() * (1.0 - unobserved_weight) + unobserved_weight)
+    return _mean(error.sum(dim=1))
