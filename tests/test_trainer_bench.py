@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from recplug.bench.common import BenchRow
-from recplug.bench.train import ml1m_shaped, numpy_negatives, run
+from recplug.bench.straight import numpy_negatives
+from recplug.bench.train import ml1m_shaped, run
+from recplug.errors import ConfigError
 
 
 def test_ml1m_shaped_data_has_distinct_pairs_and_min_counts():
@@ -38,6 +40,6 @@ def test_run_returns_one_row(model):
     assert row.target == {"bpr": 2.0, "sasrec": 1.0}[model]
 
 
-def test_unknown_model():
-    with pytest.raises(ValueError, match="bpr"):
+def test_unknown_model_lists_the_available_ones():
+    with pytest.raises(ConfigError, match=r"\(bpr, .*sasrec.*\), got 'lightgcn'"):
         run("lightgcn", data=ml1m_shaped(n_users=30, n_items=100, interactions=700))
