@@ -103,8 +103,8 @@ def test_key_helpers():
 def test_make_split_argument_errors():
     data = generate(20, 20, 400)
     with pytest.raises(SplitError,
-                       match="unknown split 'kfold'.*loo, temporal, temporal-user, ratio, presplit"):
-        make_split(data, "kfold")
+                       match="unknown split 'cold'.*loo, temporal, temporal-user, ratio, presplit, kfold"):
+        make_split(data, "cold")
     with pytest.raises(SplitError, match="no parameter 'ratios'.*valid parameters: none"):
         make_split(data, "loo", ratios=(0.8, 0.1, 0.1))
     with pytest.raises(SplitError, match="valid parameters: valid_from=0.8, test_from=0.9, target='all'"):
@@ -113,4 +113,4 @@ def test_make_split_argument_errors():
         make_split(data, "ratio", seed=1.5)
     with pytest.raises(SplitError, match="Dataset or Interactions"):
         make_split([1, 2], "loo")
-    assert set(SPLITS) == {"loo", "temporal", "temporal-user", "ratio", "presplit"}
+    assert set(SPLITS) == {"loo", "temporal", "temporal-user", "ratio", "presplit", "kfold"}

@@ -28,13 +28,12 @@ import numpy as np
 from recplug.errors import ConfigError, LeaderboardError
 from recplug.leaderboard import stats
 from recplug.store.spec import RunRecord, canonical_json, short_name
+from recplug.vocabulary import higher_is_better
 
 TESTS = ("t", "wilcoxon")
 TEST_NAMES = {"t": "paired t-test", "wilcoxon": "Wilcoxon signed-rank test"}
 MARKS = {"t": "†", "wilcoxon": "‡"}  #: "significantly worse than the best" under each test
 _METRIC_AT = re.compile(r"^(?P<family>.+)@(?P<k>[0-9]+)$")
-#: metric families where lower is better (errors, popularity bias, concentration)
-LOWER_IS_BETTER = frozenset({"rmse", "mae", "gini", "arp", "avgpop", "averagepopularity"})
 #: display order of metric families; others follow alphabetically
 _FAMILY_ORDER = ("NDCG", "Recall", "HR", "MRR", "Precision", "MAP")
 #: a run whose ``split_summary["boundary_tie_rate"]`` (share of top-K cuts that fell inside
@@ -52,12 +51,6 @@ def split_metric(name: str) -> tuple[str, int | None]:
     """``"NDCG@10"`` -> ``("NDCG", 10)``; a name without ``@K`` -> ``(name, None)``."""
     match = _METRIC_AT.match(name)
     return (match["family"], int(match["k"])) if match else (name, None)
-
-
-def higher_is_better(metric: str) -> bool:
-    """False for error/bias metrics (RMSE, MAE, Gini, average popularity), True otherwise."""
-    family = split_metric(metric)[0]
-    return re.sub(r"[^a-z]", "", family.lower()) not in LOWER_IS_BETTER
 
 
 def _metric_sort_key(name: str) -> tuple:

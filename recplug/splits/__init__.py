@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from recplug.data.interactions import Interactions
 from recplug.errors import ConfigError, SplitError
-from recplug.splits import loo, presplit, ratio, temporal, temporal_user
+from recplug.splits import kfold, loo, presplit, ratio, temporal, temporal_user
 from recplug.splits._common import check_ratios
 from recplug.splits.base import Split
 
@@ -23,6 +23,8 @@ SPLITS: dict[str, str] = {
     "ratio": "seeded random per-interaction 80/10/10 split",
     "presplit": "the dataset's own train/test files (LightGCN); each user's last train "
                 "interaction becomes validation",
+    "kfold": "rating task: seeded k-fold cross-validation of the ratings (Surprise's KFold); "
+             "validation is a seeded 10% of the training fold",
 }
 
 _METHODS: dict[str, tuple[Callable[..., Split], dict[str, object]]] = {
@@ -31,6 +33,7 @@ _METHODS: dict[str, tuple[Callable[..., Split], dict[str, object]]] = {
     "temporal-user": (temporal_user.split, temporal_user.PARAMS),
     "ratio": (ratio.split, ratio.PARAMS),
     "presplit": (presplit.split, presplit.PARAMS),
+    "kfold": (kfold.split, kfold.PARAMS),
 }
 
 
@@ -54,6 +57,8 @@ def _check_params(method: str, params: dict[str, Any]) -> None:
                          f"valid parameters: {valid}")
     if method == "temporal":
         temporal.check_params(**params)
+    elif method == "kfold":
+        kfold.check_params(**params)
     elif "ratios" in params:
         check_ratios(params["ratios"], method)
 
@@ -62,7 +67,8 @@ def make_split(data: Any, method: str, *, seed: int = 0, **params: Any) -> Split
     """Split ``data`` (a :class:`~recplug.data.Dataset` or :class:`Interactions`) by ``method``.
 
     Parameters per method (defaults): temporal: ``valid_from=0.8, test_from=0.9,
-    target="all"|"next"``; temporal-user and ratio: ``ratios=(0.8, 0.1, 0.1)``. Every
+    target="all"|"next"``; temporal-user and ratio: ``ratios=(0.8, 0.1, 0.1)``; kfold (needs
+    ratings): ``folds=5, fold=0, validation=0.1`` (see :mod:`recplug.splits.kfold`). Every
     split runs the leakage checks of :mod:`recplug.splits.checks` before it is returned.
     """
     if method not in _METHODS:

@@ -59,21 +59,23 @@ def targets_from_rows(data: Interactions, candidates: np.ndarray, history: np.nd
 
 def assemble(name: str, params: dict[str, Any], data: Interactions, train: np.ndarray,
              validation: np.ndarray, valid_targets: Targets, test_targets: Targets,
-             summary: dict[str, Any]) -> Split:
-    """Build the Split (train/validation share ``data``'s vocabularies), add the common
-    counts to ``summary`` and run the leakage checks."""
+             summary: dict[str, Any], *, test: np.ndarray) -> Split:
+    """Build the Split from row masks (train/validation/test share ``data``'s vocabularies),
+    add the common counts to ``summary`` and run the leakage checks."""
     if len(test_targets) == 0:
         raise SplitError(f"split {name!r} of {data.name!r} left no test targets ({len(data)} rows, "
                          f"{data.n_users} users); the data is too small or too sparse for this split "
                          f"-- try another split or fewer filters")
     train_part = data.with_rows(train, name=f"{data.name}:train")
     valid_part = data.with_rows(validation, name=f"{data.name}:validation")
+    test_part = data.with_rows(test, name=f"{data.name}:test")
     in_train = np.zeros(data.n_items, dtype=bool)
     in_train[train_part.items] = True
     summary = {
         **summary,
         "train_interactions": len(train_part),
         "validation_interactions": len(valid_part),
+        "test_interactions": len(test_part),
         "valid_users": int(len(valid_targets.users())),
         "valid_targets": len(valid_targets),
         "test_users": int(len(test_targets.users())),
@@ -83,7 +85,8 @@ def assemble(name: str, params: dict[str, Any], data: Interactions, train: np.nd
         "cold_test_targets": int((~in_train[test_targets.items]).sum()),
     }
     split = Split(name=name, params=params, train=train_part, validation=valid_part,
-                  valid_targets=valid_targets, test_targets=test_targets, summary=summary)
+                  valid_targets=valid_targets, test_targets=test_targets, summary=summary,
+                  test=test_part)
     checks.check_split(split, data)
     return split
 

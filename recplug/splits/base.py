@@ -18,6 +18,9 @@ class Split:
     interactions (they join the history at test time). ``valid_targets`` are masked
     against ``train``; ``test_targets`` against ``train + validation`` (:meth:`test_history`).
     ``summary`` records what was dropped and why (counts), and reaches the report.
+    ``test`` holds the test rows themselves, with their ratings when the data has them
+    (the rating task predicts them; every row, repeats included); None for a Split built
+    by hand without them.
     """
 
     name: str
@@ -27,6 +30,7 @@ class Split:
     valid_targets: Targets
     test_targets: Targets
     summary: dict[str, Any] = field(default_factory=dict)
+    test: Interactions | None = None
 
     def history(self, which: str) -> Interactions:
         """History masked at evaluation: ``"valid"`` -> train, ``"test"`` -> train + validation."""
@@ -43,6 +47,16 @@ class Split:
     @functools.cached_property
     def _test_history(self) -> Interactions:
         return self.train.concat(self.validation, name=f"{self.train.name}+validation")
+
+    def rows(self, which: str) -> Interactions:
+        """The held-out rows themselves: ``"valid"`` -> validation, ``"test"`` -> test."""
+        if which == "valid":
+            return self.validation
+        if which == "test":
+            if self.test is None:
+                raise ValueError(f"split {self.name!r} was built without its test rows")
+            return self.test
+        raise ValueError(f"which must be 'valid' or 'test', got {which!r}")
 
     def targets(self, which: str) -> Targets:
         if which == "valid":

@@ -35,4 +35,4 @@ def split(data: Interactions, *, seed: int = 0) -> Split:
         "test_repeat_dropped": tc["repeat"],
     }
     return assemble("loo", {"seed": seed}, data, train, validation, valid_targets, test_targets,
-                    summary)
+                    summary, test=test)

@@ -59,4 +59,4 @@ def split(data: Interactions, *, seed: int = 0,
         "rows_in_neither_part": int((~(train_file | test)).sum()),
     }
     return assemble("presplit", {"seed": seed}, data, train, validation, valid_targets,
-                    test_targets, summary)
+                    test_targets, summary, test=test)

@@ -41,4 +41,4 @@ def split(data: Interactions, *, seed: int = 0, ratios=(0.8, 0.1, 0.1)) -> Split
         "test_users_without_train": int((~has_train[test_targets.users()]).sum()),
     }
     return assemble("ratio", {"seed": seed, "ratios": ratios}, data, train, validation,
-                    valid_targets, test_targets, summary)
+                    valid_targets, test_targets, summary, test=test)

@@ -84,7 +84,7 @@ def split(data: Interactions, *, seed: int = 0, valid_from: float = 0.8, test_fr
     }
     params = {"seed": seed, "valid_from": valid_from, "test_from": test_from, "target": target}
     return assemble("temporal", params, data, train, validation, valid_targets, test_targets,
-                    summary)
+                    summary, test=test)
 
 
 def _plain(value: np.generic) -> int | float:

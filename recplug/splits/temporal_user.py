@@ -55,4 +55,4 @@ def split(data: Interactions, *, seed: int = 0, ratios=(0.8, 0.1, 0.1)) -> Split
     }
     params = {"seed": seed, "ratios": ratios, "note": NOTE}
     return assemble("temporal-user", params, data, train, validation, valid_targets, test_targets,
-                    summary)
+                    summary, test=test)
