@@ -12,6 +12,7 @@
 #include "parallel.h"
 #include "topk.h"
 
+#include "rating.h"
 #include "sampling.h"
 #include "sparse.h"
 
@@ -367,5 +368,71 @@ PYBIND11_MODULE(_kernels, m) {
             },
             py::arg("indptr"), py::arg("indices"), py::arg("n_items"), py::arg("threads"),
             "(indptr, indices, values) of D^-1/2 A D^-1/2; use recplug.kernels.bipartite_norm_adj.");
+    }
+
+    // ---- SGD epochs of the rating models (csrc/rating.h) ----
+    {
+        using I32 = py::array_t<int32_t, py::array::c_style>;
+        using I64 = py::array_t<int64_t, py::array::c_style>;
+        using F32 = py::array_t<float, py::array::c_style>;
+        using F64 = py::array_t<double, py::array::c_style>;
+        // rates: float64 [10] = lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu, reg_bi, reg_pu, reg_qi, reg_yj.
+        auto unwrap_rates = [](const F64& rates) {
+            require(rates.ndim() == 1 && rates.shape(0) == 10, "rates must be float64 [10]");
+            const double* r = rates.data();
+            return recplug::rating::Rates{r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]};
+        };
+        m.def(
+            "svd_epoch",
+            [unwrap_rates](const I32& users, const I32& items, const F32& ratings, const I64& order,
+                           double global_mean, bool biased, const F64& rates, F64& bu, F64& bi, F64& pu,
+                           F64& qi) {
+                require(pu.ndim() == 2 && qi.ndim() == 2 && pu.shape(1) == qi.shape(1),
+                        "pu [n_users, d] and qi [n_items, d] must share d");
+                const recplug::rating::Rates r = unwrap_rates(rates);
+                const int32_t* pus = users.data();
+                const int32_t* pis = items.data();
+                const float* prs = ratings.data();
+                const int64_t* po = order.data();
+                const int64_t m = order.shape(0), d = pu.shape(1);
+                double *pbu = bu.mutable_data(), *pbi = bi.mutable_data();
+                double *ppu = pu.mutable_data(), *pqi = qi.mutable_data();
+                py::gil_scoped_release release;
+                return recplug::rating::svd_epoch(pus, pis, prs, po, m, global_mean, biased, r, pbu, pbi, ppu,
+                                                  pqi, d);
+            },
+            py::arg("users").noconvert(), py::arg("items").noconvert(), py::arg("ratings").noconvert(),
+            py::arg("order").noconvert(), py::arg("global_mean"), py::arg("biased"), py::arg("rates").noconvert(),
+            py::arg("bu").noconvert(), py::arg("bi").noconvert(), py::arg("pu").noconvert(),
+            py::arg("qi").noconvert(), "One biased-MF SGD epoch in place -> sum of squared errors.");
+        m.def(
+            "svdpp_epoch",
+            [unwrap_rates](const I32& users, const I32& items, const F32& ratings, const I64& order,
+                           const I64& imp_indptr, const I32& imp_items, double global_mean, const F64& rates,
+                           F64& bu, F64& bi, F64& pu, F64& qi, F64& yj) {
+                require(pu.ndim() == 2 && qi.ndim() == 2 && yj.ndim() == 2 && pu.shape(1) == qi.shape(1) &&
+                            yj.shape(1) == qi.shape(1),
+                        "pu, qi and yj must share d");
+                require(imp_indptr.ndim() == 1 && imp_indptr.shape(0) == pu.shape(0) + 1,
+                        "imp_indptr must have n_users + 1 entries");
+                const recplug::rating::Rates r = unwrap_rates(rates);
+                const int32_t* pus = users.data();
+                const int32_t* pis = items.data();
+                const float* prs = ratings.data();
+                const int64_t* po = order.data();
+                const int64_t* pip = imp_indptr.data();
+                const int32_t* pii = imp_items.data();
+                const int64_t m = order.shape(0), d = pu.shape(1);
+                double *pbu = bu.mutable_data(), *pbi = bi.mutable_data();
+                double *ppu = pu.mutable_data(), *pqi = qi.mutable_data(), *pyj = yj.mutable_data();
+                py::gil_scoped_release release;
+                return recplug::rating::svdpp_epoch(pus, pis, prs, po, m, pip, pii, global_mean, r, pbu, pbi,
+                                                    ppu, pqi, pyj, d);
+            },
+            py::arg("users").noconvert(), py::arg("items").noconvert(), py::arg("ratings").noconvert(),
+            py::arg("order").noconvert(), py::arg("imp_indptr").noconvert(), py::arg("imp_items").noconvert(),
+            py::arg("global_mean"), py::arg("rates").noconvert(), py::arg("bu").noconvert(),
+            py::arg("bi").noconvert(), py::arg("pu").noconvert(), py::arg("qi").noconvert(),
+            py::arg("yj").noconvert(), "One SVD++ SGD epoch in place (user-grouped order) -> sum of squared errors.");
     }
 }

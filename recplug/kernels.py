@@ -614,3 +614,139 @@ def bipartite_norm_adj(indptr: np.ndarray, indices: np.ndarray, n_items: int, *,
             f"users + items = {n_users + n_items} nodes exceed the int32 index range"
         )
     return tuple(_native().bipartite_norm_adj(indptr, indices, n_items, _graph_threads(threads)))
+
+
+# =============================================================================
+# SGD epochs of the rating models (csrc/rating.h)
+# =============================================================================
+
+#: Parameter names of the per-parameter learning rates and regularisation weights, in the
+#: order of the extension's ``rates`` array (Surprise's names).
+RATING_PARAMETERS = ("bu", "bi", "pu", "qi", "yj")
+
+
+def _rating_rates(lr: Any, reg: Any, names: tuple[str, ...]) -> np.ndarray:
+    """float64 [10]: lr then reg of bu, bi, pu, qi, yj (finite, >= 0; absent ones 0)."""
+    rates = np.zeros(2 * len(RATING_PARAMETERS), dtype=np.float64)
+    for offset, label, given in ((0, "lr", lr), (len(RATING_PARAMETERS), "reg", reg)):
+        if not isinstance(given, dict) or set(given) != set(names):
+            raise KernelInputError(f"{label} must be a dict with exactly the keys {list(names)}, got {given!r}")
+        for name in names:
+            value = given[name]
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise KernelInputError(f"{label}[{name!r}] must be a number, got {value!r}")
+            if not (np.isfinite(value) and value >= 0):
+                raise KernelInputError(f"{label}[{name!r}] must be finite and >= 0, got {value!r}")
+            rates[offset + RATING_PARAMETERS.index(name)] = float(value)
+    return rates
+
+
+def _rating_state(name: str, value: Any, rows: int | None, ndim: int) -> np.ndarray:
+    """A writable C-contiguous float64 array updated in place (``rows`` entries when given)."""
+    value = _graph_array(name, value, np.float64, ndim)
+    if not value.flags.writeable:
+        raise KernelInputError(f"{name} must be writable: the epoch updates it in place")
+    if rows is not None and value.shape[0] != rows:
+        raise KernelInputError(f"{name} must have {rows} rows, got shape {value.shape}")
+    return value
+
+
+def _rating_triples(users: Any, items: Any, ratings: Any, order: Any, n_users: int,
+                    n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    users = _graph_array("users", users, np.int32, 1)
+    items = _graph_array("items", items, np.int32, 1)
+    ratings = _graph_array("ratings", ratings, np.float32, 1)
+    order = _graph_array("order", order, np.int64, 1)
+    if not len(users) == len(items) == len(ratings):
+        raise KernelInputError(f"users, items and ratings must have one length, got {len(users)}, "
+                               f"{len(items)} and {len(ratings)}")
+    if len(ratings) and not np.isfinite(ratings).all():
+        bad = int(np.flatnonzero(~np.isfinite(ratings))[0])
+        raise KernelInputError(f"ratings must be finite, found {ratings[bad]} at position {bad}")
+    _graph_indices("users", users, n_users, "user ids (rows of user_factors)")
+    _graph_indices("items", items, n_items, "item ids (rows of item_factors)")
+    _graph_indices("order", order, len(ratings), "positions of ratings")
+    return users, items, ratings, order
+
+
+def _rating_mean(global_mean: Any) -> float:
+    if isinstance(global_mean, (bool, np.bool_)) or not isinstance(global_mean, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(global_mean):
+        raise KernelInputError(f"global_mean must be a finite number, got {global_mean!r}")
+    return float(global_mean)
+
+
+def svd_epoch(users: Any, items: Any, ratings: Any, order: Any, *, global_mean: float, biased: bool,
+              lr: dict[str, float], reg: dict[str, float], user_bias: np.ndarray, item_bias: np.ndarray,
+              user_factors: np.ndarray, item_factors: np.ndarray) -> float:
+    """One SGD epoch of biased matrix factorisation (Surprise's SVD), in place -> sum of err².
+
+    Visits ``ratings[order[t]]`` for t = 0, 1, ... (``users``/``items`` int32 [n], ``ratings``
+    float32 [n], ``order`` int64 [m] positions, may repeat or leave some out). Per rating:
+    ``err = r - (global_mean + b_u + b_i + q_i·p_u)``; ``b_u += lr_bu (err - reg_bu b_u)``,
+    ``b_i`` alike; ``p_u += lr_pu (err q_i - reg_pu p_u)``, ``q_i += lr_qi (err p_u - reg_qi q_i)``
+    from the values before the step. ``biased=False``: no biases used or updated (PMF, pass
+    ``global_mean=0``). ``lr``/``reg``: dicts with keys bu, bi, pu, qi. The state arrays are
+    float64, C-contiguous and writable: ``user_bias`` [n_users], ``item_bias`` [n_items],
+    ``user_factors`` [n_users, d], ``item_factors`` [n_items, d] (d may be 0). The GIL is
+    released; the result depends only on the order and the initial state.
+    """
+    pu = _rating_state("user_factors", user_factors, None, 2)
+    qi = _rating_state("item_factors", item_factors, None, 2)
+    if pu.shape[1] != qi.shape[1]:
+        raise KernelInputError(f"user_factors is [n_users, {pu.shape[1]}] but item_factors is "
+                               f"[n_items, {qi.shape[1]}]; the factor sizes must agree")
+    bu = _rating_state("user_bias", user_bias, pu.shape[0], 1)
+    bi = _rating_state("item_bias", item_bias, qi.shape[0], 1)
+    users, items, ratings, order = _rating_triples(users, items, ratings, order, pu.shape[0], qi.shape[0])
+    if not isinstance(biased, (bool, np.bool_)):
+        raise KernelInputError(f"biased must be True or False, got {biased!r}")
+    rates = _rating_rates(lr, reg, RATING_PARAMETERS[:4])
+    return float(_native().svd_epoch(users, items, ratings, order, _rating_mean(global_mean), bool(biased),
+                                     rates, bu, bi, pu, qi))
+
+
+def user_grouped(users: np.ndarray, order: np.ndarray) -> bool:
+    """Whether each user's positions are contiguous in ``order`` (what :func:`svdpp_epoch` needs)."""
+    visited = users[order]
+    starts = np.flatnonzero(np.concatenate([[True], visited[1:] != visited[:-1]])) if len(visited) else visited
+    return len(starts) == 0 or int(np.bincount(visited[starts]).max()) <= 1
+
+
+def svdpp_epoch(users: Any, items: Any, ratings: Any, order: Any, *, implicit: Any, global_mean: float,
+                lr: dict[str, float], reg: dict[str, float], user_bias: np.ndarray, item_bias: np.ndarray,
+                user_factors: np.ndarray, item_factors: np.ndarray, implicit_factors: np.ndarray) -> float:
+    """One SGD epoch of SVD++ (Surprise's SVDpp), in place -> sum of err².
+
+    As :func:`svd_epoch`, with ``implicit`` = (indptr int64 [n_users + 1], items int32) the
+    items N(u) each user rated and ``implicit_factors`` (y_j) float64 [n_items, d]. Per rating,
+    with ``z = Σ_{j∈N(u)} y_j / √|N(u)|``: ``err = r - (global_mean + b_u + b_i + q_i·(p_u + z))``;
+    biases as SVD; ``p_u += lr_pu (err q_i - reg_pu p_u)``, ``q_i += lr_qi (err (p_u + z) -
+    reg_qi q_i)``, every ``y_j += lr_yj (err q_i / √|N(u)| - reg_yj y_j)``. ``order`` must visit
+    each user's ratings contiguously (users in any order): the kernel then applies a user's
+    y_j steps once per user, the same updates up to float rounding, in O(|N(u)| d) per user.
+    ``lr``/``reg``: dicts with keys bu, bi, pu, qi, yj.
+    """
+    pu = _rating_state("user_factors", user_factors, None, 2)
+    qi = _rating_state("item_factors", item_factors, None, 2)
+    yj = _rating_state("implicit_factors", implicit_factors, qi.shape[0], 2)
+    if not pu.shape[1] == qi.shape[1] == yj.shape[1]:
+        raise KernelInputError(f"user_factors, item_factors and implicit_factors must share the factor size, "
+                               f"got {pu.shape[1]}, {qi.shape[1]} and {yj.shape[1]}")
+    bu = _rating_state("user_bias", user_bias, pu.shape[0], 1)
+    bi = _rating_state("item_bias", item_bias, qi.shape[0], 1)
+    users, items, ratings, order = _rating_triples(users, items, ratings, order, pu.shape[0], qi.shape[0])
+    if not isinstance(implicit, (tuple, list)) or len(implicit) != 2:
+        raise KernelInputError(f"implicit must be a pair (indptr int64[n_users+1], items int32), "
+                               f"got {type(implicit).__name__}")
+    imp_indptr, imp_items = _graph_csr("implicit indptr", implicit[0], "implicit items", implicit[1],
+                                       qi.shape[0], "item ids (rows of item_factors)")
+    if len(imp_indptr) != pu.shape[0] + 1:
+        raise KernelInputError(f"implicit indptr must have n_users + 1 = {pu.shape[0] + 1} entries, "
+                               f"got {len(imp_indptr)}")
+    if not user_grouped(users, order):
+        raise KernelInputError("order must visit each user's ratings contiguously (users in any order); "
+                               "e.g. sort the positions by user with a stable argsort")
+    rates = _rating_rates(lr, reg, RATING_PARAMETERS)
+    return float(_native().svdpp_epoch(users, items, ratings, order, imp_indptr, imp_items,
+                                       _rating_mean(global_mean), rates, bu, bi, pu, qi, yj))
