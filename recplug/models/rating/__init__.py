@@ -1,0 +1,1 @@
+"""Rating-prediction models (``Tags(task="rating")``): ``baseline``, ``svd``, ``svdpp`` and ``mf``."""
