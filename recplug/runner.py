@@ -4,7 +4,9 @@
 model class and its hyperparameters, the devices) and :func:`run_eval` opens the store
 before loading the dataset, so a bad request fails at once and writes nothing.
 
-Every (model, seed) is one run in the results store. A process claims a configuration
+Every (model, seed) is one run in the results store; under the rating task
+(``task="rating"``: RMSE, MAE and FCP of ``predict``, :mod:`recplug.evaluation.rating`) with
+the ``kfold`` split every (model, seed, fold) is one, all models on the same folds. A process claims a configuration
 before running it (``store.claim``; another process's live claim makes it "busy"), keeps
 the claim alive while it fits and evaluates, and finalises it as done, failed or
 interrupted. A failing model is recorded and reported and never stops the others; an
@@ -16,6 +18,7 @@ same configuration are skipped unless ``rerun`` is set.
 from __future__ import annotations
 
 import contextlib
+import math
 import resource
 import signal
 import threading
@@ -26,21 +29,29 @@ from typing import Any, Callable, Iterator, Protocol
 from recplug.contract import EpochReport, FitOptions, TrainData, param_names
 from recplug.data.dataset import DataOptions, check_source
 from recplug.errors import ConfigError, RecplugError
-from recplug.evaluation import EvalConfig, SplitValidator, evaluate
+from recplug.evaluation import EvalConfig, RatingValidator, SplitValidator, evaluate, evaluate_rating
 from recplug.params import check_unscoped_used, params_for
+from recplug.vocabulary import RATING_METRICS, RATING_PROTOCOL
+
+TASKS = ("ranking", "rating")  #: what ``recplug eval`` measures; the default first
 
 
 @dataclass
 class EvalRequest:
     """Everything ``recplug eval`` was asked to do.
 
-    ``max_epochs``: the epoch budget (None = each model's default); ``patience``:
-    validation rounds without improvement before early stopping; ``refit``: after early
-    stopping, refit on train + validation for the chosen number of epochs, then test.
+    ``task``: ``"ranking"`` (rank every item, ``eval_config``) or ``"rating"`` (predict the
+    held-out ratings; rating models only). ``max_epochs``: the epoch budget (None = each
+    model's default); ``patience``: validation rounds without improvement before early
+    stopping; ``validation_metric``: what early stopping watches (None = the task's
+    default, NDCG@10 or RMSE); ``refit``: after early stopping, refit on train + validation
+    for the chosen number of epochs, then test. With ``split="kfold"`` every fold of
+    ``split_params["folds"]`` (default 5) is run, or only ``split_params["fold"]`` when given.
     """
 
     models: list[str]
     dataset: str
+    task: str = "ranking"
     split: str = "loo"
     split_params: dict[str, Any] = field(default_factory=dict)
     seeds: list[int] = field(default_factory=lambda: [0])
@@ -50,11 +61,23 @@ class EvalRequest:
     threads: int = 0
     max_epochs: int | None = None
     patience: int = 5
-    validation_metric: str = "NDCG@10"
+    validation_metric: str | None = None
     refit: bool = False
     data_options: DataOptions = field(default_factory=DataOptions)
     db: str | None = None
     rerun: bool = False
+
+    @property
+    def valid_metric(self) -> str:
+        """The validation metric early stopping watches: the one asked for, else the task's."""
+        if self.validation_metric is not None:
+            return self.validation_metric
+        return "RMSE" if self.task == "rating" else "NDCG@10"
+
+    @property
+    def protocol(self) -> str:
+        """The protocol runs are stored under: ``"rating"``, else the ranking protocol."""
+        return RATING_PROTOCOL if self.task == "rating" else self.eval_config.protocol
 
 
 @dataclass
@@ -70,6 +93,14 @@ class RunOutcome:
     eval_seconds: float | None = None
     boundary_tie_rate: float | None = None  #: share of users whose top-K cut is decided by a tie
     training: dict[str, Any] = field(default_factory=dict)  #: what training did (epochs run, ...)
+    fold: int | None = None  #: the test fold of a kfold run
+    fallback_predictions: int | None = None  #: rating runs: predictions for unseen users/items
+
+    @property
+    def label(self) -> str:
+        """``"svd (seed 0, fold 2)"`` / ``"bpr (seed 0)"``."""
+        fold = "" if self.fold is None else f", fold {self.fold}"
+        return f"{self.model} (seed {self.seed}{fold})"
 
 
 class EvalInterrupted(RecplugError):
@@ -138,6 +169,8 @@ def check_request(request: EvalRequest) -> None:
 
     if not request.models:
         raise ConfigError("models: name at least one model (see `recplug models`)")
+    if request.task not in TASKS:
+        raise ConfigError(f"task must be one of {', '.join(TASKS)}, got {request.task!r}")
     if not request.seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in request.seeds):
         raise ConfigError(f"seeds must be one or more integers >= 0, got {request.seeds!r}")
     if request.max_epochs is not None and (isinstance(request.max_epochs, bool) or request.max_epochs < 1):
@@ -148,15 +181,43 @@ def check_request(request: EvalRequest) -> None:
                           f"got {request.patience!r}")
     if isinstance(request.threads, bool) or request.threads < 0:
         raise ConfigError(f"threads must be an integer >= 0 (0 = all cores), got {request.threads!r}")
-    try:
-        key, k = parse_metric(request.validation_metric)
-    except ConfigError as exc:
-        raise ConfigError(f"validation_metric: {exc}") from None
-    if key not in METRICS or k < 1:
-        raise ConfigError(f"validation_metric {request.validation_metric!r} needs a ranking metric at a "
-                          f"cut-off K >= 1, e.g. NDCG@10")
+    if request.task == "rating":
+        _check_rating_request(request)
+    else:
+        try:
+            key, k = parse_metric(request.valid_metric)
+        except ConfigError as exc:
+            raise ConfigError(f"validation_metric: {exc}") from None
+        if key not in METRICS or k < 1:
+            raise ConfigError(f"validation_metric {request.valid_metric!r} needs a ranking metric at a "
+                              f"cut-off K >= 1, e.g. NDCG@10")
+        if request.split == "kfold":
+            raise ConfigError("split 'kfold' cross-validates ratings: it needs task='rating' (RMSE, MAE, "
+                              "FCP of rating models); for ranking use loo, ratio or temporal")
     check_split(request.split, request.split_params)
     request.data_options.check()
+
+
+def _check_rating_request(request: EvalRequest) -> None:
+    names = {m.lower(): m for m in RATING_METRICS}
+    if request.valid_metric.strip().lower() not in names:
+        raise ConfigError(f"validation_metric {request.valid_metric!r} is not a rating metric; under "
+                          f"task='rating' use one of {', '.join(RATING_METRICS)} (default RMSE)")
+    if request.eval_config.negatives is not None:
+        raise ConfigError(f"negatives={request.eval_config.negatives} samples negatives for ranking; "
+                          "task='rating' predicts the held-out ratings themselves: drop negatives")
+
+
+def check_task(name: str, cls: type, task: str) -> None:
+    """ConfigError (naming ``task``) when a ranking model is asked for ratings: it has no
+    ``tags.task == "rating"`` or no ``predict``."""
+    if task != "rating":
+        return
+    declared = getattr(getattr(cls, "tags", None), "task", "ranking")
+    if declared != "rating" or not callable(getattr(cls, "predict", None)):
+        raise ConfigError(f"task 'rating' needs rating models, but {name} is a ranking model "
+                          f"(tags.task={declared!r}{'' if callable(getattr(cls, 'predict', None)) else ', no predict'}); "
+                          "drop it, or evaluate it under the ranking task")
 
 
 @dataclass(frozen=True)
@@ -182,6 +243,8 @@ def prepare(request: EvalRequest) -> Plan:
     loaded = {name: load_model_class(name) for name in dict.fromkeys(request.models)}
     check_unscoped_used(request.overrides, {name: param_names(cls) for name, (cls, _) in loaded.items()})
     planned = []
+    for name, (cls, _) in loaded.items():
+        check_task(name, cls, request.task)
     for name, (cls, info) in loaded.items():
         params = params_for(name, param_names(cls), request.overrides)
         try:
@@ -235,6 +298,7 @@ def run_plan(plan: Plan, reporter: Reporter | None = None) -> list[RunOutcome]:
     """:func:`run_eval` for a request already checked by :func:`prepare`."""
     from recplug.data import load_dataset
     from recplug.splits import make_split
+    from recplug.splits.kfold import check_ratings
     from recplug.store import ResultStore
 
     reporter = reporter or SilentReporter()
@@ -246,14 +310,18 @@ def run_plan(plan: Plan, reporter: Reporter | None = None) -> list[RunOutcome]:
             reporter.stage(f"loading dataset {request.dataset}")
             dataset = load_dataset(request.dataset, **request.data_options.load_kwargs())
             fingerprint = dataset.fingerprint()
+            if request.task == "rating":
+                check_ratings(dataset.interactions, "task 'rating'")
             for seed in request.seeds:
-                reporter.stage(f"splitting ({request.split}, seed {seed})")
-                split = make_split(dataset, request.split, seed=seed, **request.split_params)
-                for model in planned:
-                    outcome = _one_run(store, request, model, seed, split, dataset.name, fingerprint,
-                                       reporter)
-                    outcomes.append(outcome)
-                    reporter.outcome(outcome)
+                for fold, params in split_runs(request):
+                    where = "" if fold is None else f", fold {fold}"
+                    reporter.stage(f"splitting ({request.split}, seed {seed}{where})")
+                    split = make_split(dataset, request.split, seed=seed, **params)
+                    for model in planned:
+                        outcome = _one_run(store, request, model, seed, split, dataset.name,
+                                           fingerprint, reporter)
+                        outcomes.append(outcome)
+                        reporter.outcome(outcome)
         except _FitInterrupted as stop:
             name = signals.received or "SIGINT"
             raise EvalInterrupted(f"{stop.what} was interrupted ({name}); its run {stop.run_id} is "
@@ -266,6 +334,19 @@ def run_plan(plan: Plan, reporter: Reporter | None = None) -> list[RunOutcome]:
             raise EvalInterrupted(f"interrupted ({name}) between runs; {done}; run the same command "
                                   "again to go on", name, outcomes) from None
     return outcomes
+
+
+def split_runs(request: EvalRequest) -> list[tuple[int | None, dict[str, Any]]]:
+    """``(fold, split parameters)`` of each split one seed runs: every fold of a kfold
+    request (or the one it names), else ``(None, request.split_params)``."""
+    if request.split != "kfold":
+        return [(None, dict(request.split_params))]
+    from recplug.splits.kfold import PARAMS
+
+    params = {**PARAMS, **request.split_params}
+    if "fold" in request.split_params:
+        return [(int(params["fold"]), params)]
+    return [(fold, {**params, "fold": fold}) for fold in range(int(params["folds"]))]
 
 
 class _FitInterrupted(Exception):
@@ -283,18 +364,26 @@ def training_spec(plan: PlannedModel, request: EvalRequest) -> dict[str, Any]:
     (``determinism.THREAD_INDEPENDENT_UP_TO``), the thread count: MKL's matrix products
     may then sum in another order.
     """
-    from recplug.evaluation.config import metric_name
-    from recplug.evaluation.validation import parse_metric
     from recplug.training.determinism import THREAD_INDEPENDENT_UP_TO
 
     spec: dict[str, Any] = {"refit": bool(request.refit)}
     if plan.iterative:
         spec.update(max_epochs=request.max_epochs, patience=request.patience,
-                    valid_metric=metric_name(*parse_metric(request.validation_metric)))
+                    valid_metric=canonical_valid_metric(request))
         threads = fit_threads(request)
         if plan.device == "cpu" and threads > THREAD_INDEPENDENT_UP_TO:
             spec["threads"] = threads
     return spec
+
+
+def canonical_valid_metric(request: EvalRequest) -> str:
+    """The validation metric as stored: ``NDCG@10`` (ranking), ``RMSE`` (rating)."""
+    if request.task == "rating":
+        return {m.lower(): m for m in RATING_METRICS}[request.valid_metric.strip().lower()]
+    from recplug.evaluation.config import metric_name
+    from recplug.evaluation.validation import parse_metric
+
+    return metric_name(*parse_metric(request.valid_metric))
 
 
 def fit_threads(request: EvalRequest) -> int:
@@ -324,22 +413,26 @@ def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, 
 
     name = plan.name
     config = replace(request.eval_config, seed=seed)
+    rating = request.task == "rating"
+    fold = split.params.get("fold")
     spec = RunSpec(model=plan.info.qualified_name, plugin_dist=plan.info.dist,
                    plugin_version=plan.info.version, hyperparameters=plan.hyperparameters,
                    dataset=dataset_name, dataset_fingerprint=fingerprint, split=split.name,
-                   split_params=_split_params(split), seed=seed, protocol=config.protocol,
-                   ties=config.ties, ks=tuple(config.ks), training=training_spec(plan, request))
+                   split_params=_split_params(split), seed=seed, protocol=request.protocol,
+                   ties="none" if rating else config.ties, ks=() if rating else tuple(config.ks),
+                   training=training_spec(plan, request))
     claim = store.claim(spec, run_env(plan.device, request.threads or None), rerun=request.rerun)
     if claim.status == "done":
         done = store.run(claim.run_id)
         return RunOutcome(name, seed, "skipped", done.id, dict(done.metrics),
                           fit_seconds=done.fit_seconds, eval_seconds=done.eval_seconds,
                           boundary_tie_rate=done.split_summary.get("boundary_tie_rate"),
-                          training=dict(done.training_info or {}))
+                          training=dict(done.training_info or {}), fold=fold,
+                          fallback_predictions=done.split_summary.get("fallback_predictions"))
     if claim.status == "busy":
-        return RunOutcome(name, seed, "busy", claim.run_id, error=f"being run by {claim.owner}")
+        return RunOutcome(name, seed, "busy", claim.run_id, error=f"being run by {claim.owner}", fold=fold)
     run_id = claim.run_id
-    what = f"{name} (seed {seed})"
+    what = RunOutcome(name, seed, "running", run_id, fold=fold).label
     try:
         with store.keep_alive(run_id):
             return _fit_and_evaluate(store, request, plan, seed, split, config, run_id, reporter)
@@ -355,54 +448,81 @@ def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, 
         reporter.fit_finished(name, seed)
         message = f"{type(exc).__name__}: {exc}"
         store.fail_run(run_id, message)
-        return RunOutcome(name, seed, "failed", run_id, error=message)
+        return RunOutcome(name, seed, "failed", run_id, error=message, fold=fold)
 
 
-def _fit(plan: PlannedModel, request: EvalRequest, seed: int, train, options: FitOptions, run_id: int):
-    """A fresh model fitted on ``train``; _FitInterrupted when the fit was interrupted."""
+def _fit(plan: PlannedModel, label: str, seed: int, train, options: FitOptions, run_id: int):
+    """A fresh model fitted on ``train``; _FitInterrupted (naming the run's ``label``) when
+    the fit was interrupted."""
     from recplug.training.seeding import seed_everything
 
     model = plan.cls(**plan.params)
     seed_everything(seed)  # the same streams as fit_context, for plugins that skip it
     model.fit(TrainData(train), options)
     if _interrupted(model):
-        raise _FitInterrupted(f"{plan.name} (seed {seed})", run_id)
+        raise _FitInterrupted(label, run_id)
     return model
+
+
+def _validator(request: EvalRequest, split, config: EvalConfig, device: str):
+    """The early-stopping hook of the task: validation RMSE (rating) or NDCG@10 (ranking)."""
+    if request.task == "rating":
+        return RatingValidator(split, request.valid_metric)
+    return SplitValidator(split, request.valid_metric, config, device=device)
+
+
+def _test(request: EvalRequest, model: Any, split, config: EvalConfig, device: str,
+          fitted_on) -> tuple[Any, dict[str, float], dict[str, Any]]:
+    """Evaluate on the test part: (result, metrics to store, what joins the split summary).
+
+    Rating runs store RMSE, MAE and FCP (FCP only when defined) and count the fallback
+    predictions; ranking runs store every summary value and the boundary tie rate."""
+    if request.task == "rating":
+        result = evaluate_rating(model, split, "test", train=fitted_on)
+        metrics = {m: result.summary[m] for m in RATING_METRICS if math.isfinite(result.summary[m])}
+        return result, metrics, {"fallback_predictions": result.summary["fallback_predictions"]}
+    result = evaluate(model, split, "test", config, device=device)
+    return result, result.summary, {"boundary_tie_rate": result.boundary_tie_rate}
 
 
 def _fit_and_evaluate(store, request: EvalRequest, plan: PlannedModel, seed: int, split,
                       config: EvalConfig, run_id: int, reporter: Reporter) -> RunOutcome:
     name, device = plan.name, plan.device
-    validator = SplitValidator(split, request.validation_metric, config, device=device)
+    fold = split.params.get("fold")
+    label = RunOutcome(name, seed, "running", run_id, fold=fold).label
+    validator = _validator(request, split, config, device)
     progress = reporter.fit_started(name, seed, request.max_epochs)
     options = FitOptions(device=device, seed=seed, threads=request.threads or 0,
                          max_epochs=request.max_epochs, patience=request.patience,
                          progress=progress, validator=validator if validator.available else None)
     start = time.perf_counter()
+    fitted_on = split.train
     if request.refit and not plan.iterative:  # nothing to choose on validation: fit once on both
-        model = _fit(plan, request, seed, split.history("test"), replace(options, validator=None), run_id)
+        fitted_on = split.history("test")
+        model = _fit(plan, label, seed, fitted_on, replace(options, validator=None), run_id)
         training = _training_info(model)
     else:
-        model = _fit(plan, request, seed, split.train, options, run_id)
+        model = _fit(plan, label, seed, split.train, options, run_id)
         training = _training_info(model)
     if request.refit and plan.iterative:
-        reporter.stage(f"refitting {name} on train + validation (seed {seed})")
+        reporter.stage(f"refitting {label} on train + validation")
         epochs = refit_epochs(model, request)
-        model = _fit(plan, request, seed, split.history("test"),
+        fitted_on = split.history("test")
+        model = _fit(plan, label, seed, fitted_on,
                      replace(options, max_epochs=epochs, validator=None), run_id)
         training["refit_epochs"] = epochs
     fit_seconds = time.perf_counter() - start
     reporter.fit_finished(name, seed)
-    reporter.stage(f"evaluating {name} (seed {seed})")
-    result = evaluate(model, split, "test", config, device=device)
-    store.finish_run(run_id, metrics=result.summary, users=result.users, per_user=result.per_user,
+    reporter.stage(f"evaluating {label}")
+    result, metrics, summary = _test(request, model, split, config, device, fitted_on)
+    store.finish_run(run_id, metrics=metrics, users=result.users, per_user=result.per_user,
                      fit_seconds=fit_seconds, eval_seconds=result.seconds,
                      peak_memory_bytes=peak_memory_bytes(),
-                     split_summary={**split.summary, "boundary_tie_rate": result.boundary_tie_rate},
-                     training=training)
+                     split_summary={**split.summary, **summary}, training=training)
     return RunOutcome(name, seed, "done", run_id, result.summary, fit_seconds=fit_seconds,
                       eval_seconds=result.seconds, boundary_tie_rate=result.boundary_tie_rate,
-                      training=training)
+                      training=training, fold=fold,
+                      fallback_predictions=summary.get("fallback_predictions"))
 
 
 def refit_epochs(model: Any, request: EvalRequest) -> int | None:

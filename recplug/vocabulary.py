@@ -22,6 +22,8 @@ TIE_TIER = {"random": 0, "pessimistic": -1, "optimistic": 1}
 TIE_CODES = {"random": 0, "optimistic": 1, "pessimistic": 2}
 #: how sampled evaluation draws its negatives
 SAMPLERS = ("uniform", "popularity")
+#: the protocol of rating-prediction runs (ranking runs are "full" or "sampled:N:sampler")
+RATING_PROTOCOL = "rating"
 #: the rating task's metrics, in display order (error metrics over all held-out ratings, FCP)
 RATING_METRICS = ("RMSE", "MAE", "FCP")
 #: the per-user array a rating metric is paired on: each user's mean squared / absolute error

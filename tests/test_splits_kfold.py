@@ -81,7 +81,7 @@ def test_params_are_recorded_and_the_summary_counts_the_parts():
 
 
 def test_data_without_ratings_is_a_data_error_naming_the_dataset_and_the_rating_column():
-    with pytest.raises(DataError, match=r"'rated' has none.*columns rating=COL"):
+    with pytest.raises(DataError, match=r"split 'kfold' needs ratings, but 'rated' has none.*columns rating=COL"):
         make_split(rated(ratings=False), "kfold", seed=0)
 
 

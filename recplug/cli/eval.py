@@ -35,7 +35,7 @@ def tie_warning(outcome: RunOutcome) -> str | None:
     rate = outcome.boundary_tie_rate
     if rate is None or not tie_flagged(rate):
         return None
-    return (f"{outcome.model} (seed {outcome.seed}): ties decided the top-K cut for {rate:.0%} of users: "
+    return (f"{outcome.label}: ties decided the top-K cut for {rate:.0%} of users: "
             "the model's scores are too coarse; see --ties")
 
 
@@ -75,7 +75,7 @@ class RichReporter:
 
     def outcome(self, outcome: RunOutcome) -> None:
         print_ = self.progress.console.print
-        label = f"{outcome.model} (seed {outcome.seed})"
+        label = outcome.label
         if outcome.status == "failed":
             print_(f"[red]✗ {escape(label)} failed:[/] {escape(outcome.error or '')}")
         elif outcome.status == "busy":
@@ -85,10 +85,19 @@ class RichReporter:
             print_(f"[dim]• {escape(label)} already in the store (run {outcome.run_id}); --rerun to redo it[/]")
         else:
             fit = f"{outcome.fit_seconds:.1f}s" if outcome.fit_seconds is not None else "?"
-            print_(f"[green]✓ {escape(label)}[/] fit {fit}, eval {outcome.eval_seconds:.2f}s{_trained(outcome)}")
+            print_(f"[green]✓ {escape(label)}[/] fit {fit}, eval {outcome.eval_seconds:.2f}s{_trained(outcome)}"
+                   f"{_fallbacks(outcome)}")
         warning = tie_warning(outcome) if outcome.status in ("done", "skipped") else None
         if warning:
             print_(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+
+
+def _fallbacks(outcome: RunOutcome) -> str:
+    """", 12 fallback predictions" for a rating run (predictions for unseen users or items)."""
+    n = outcome.fallback_predictions
+    if n is None:
+        return ""
+    return f", {n} fallback prediction{'' if n == 1 else 's'}"
 
 
 def _trained(outcome: RunOutcome) -> str:
@@ -112,7 +121,12 @@ def eval_command(
     min_rating: MinRatingOption = None,
     kcore: KcoreOption = None,
     offline: OfflineOption = False,
-    split: str = typer.Option("loo", "--split", "-s", help="loo | temporal | temporal-user | ratio | presplit."),
+    task: str = typer.Option("ranking", "--task", help="ranking (rank every item) | rating (predict held-out "
+                                                       "ratings: RMSE, MAE, FCP; rating models only)."),
+    split: str = typer.Option("loo", "--split", "-s", help="loo | temporal | temporal-user | ratio | presplit | "
+                                                          "kfold (--task rating)."),
+    folds: Optional[int] = typer.Option(None, "--folds", help="--split kfold: number of folds (>= 2, default 5); "
+                                                              "every fold is run."),
     target: Optional[str] = typer.Option(None, "--target", help="temporal split only: all (default) or next."),
     k: str = typer.Option("5,10,20,50", "--k", help="Cut-offs, comma-separated."),
     metrics: str = typer.Option("hr,recall,ndcg,mrr,precision,map", "--metrics", help="Per-user metrics, comma-separated."),
@@ -123,7 +137,9 @@ def eval_command(
     set_: list[str] = typer.Option([], "--set", help="Hyperparameter key=value or model.key=value (repeatable)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Epoch budget (>= 1; overrides the model default)."),
     patience: int = typer.Option(5, "--patience", help="Early-stopping patience in validation rounds (>= 1)."),
-    valid_metric: str = typer.Option("NDCG@10", "--valid-metric", help="Validation metric for early stopping, NAME@K."),
+    valid_metric: Optional[str] = typer.Option(None, "--valid-metric", help="Validation metric for early stopping: "
+                                               "NAME@K (ranking, default NDCG@10) or RMSE | MAE | FCP (rating, "
+                                               "default RMSE)."),
     refit: bool = typer.Option(False, "--refit", help="After early stopping, refit on train + validation for "
                                                       "the best epoch count, then test."),
     negatives: Optional[int] = typer.Option(None, "--negatives", help="Sampled evaluation with N negatives (paper reproduction only)."),
@@ -135,9 +151,10 @@ def eval_command(
                                                            "(.md, .tex, .html, .csv or .json)."),
     rerun: bool = typer.Option(False, "--rerun", help="Redo runs already in the store."),
 ) -> None:
-    """Fit and evaluate MODELS on a dataset under one split, with full ranking over all items."""
+    """Fit and evaluate MODELS on a dataset under one split, with full ranking over all items
+    (or, with --task rating, the RMSE, MAE and FCP of their predicted ratings)."""
     request = build_request(models=models, dataset=dataset, data=data_options(format, columns, min_rating, kcore, offline),
-                            split=split, target=target, k=k, metrics=metrics, ties=ties, seed=seed, seeds=seeds,
+                            task=task, split=split, folds=folds, target=target, k=k, metrics=metrics, ties=ties, seed=seed, seeds=seeds,
                             device=device, set_=set_, epochs=epochs, patience=patience, valid_metric=valid_metric,
                             refit=refit, negatives=negatives, sampler=sampler, batch_size=batch_size,
                             threads=threads, db=db, rerun=rerun)
@@ -162,7 +179,7 @@ def eval_command(
         raise typer.Exit(1)
 
 
-def build_request(*, models, dataset, data, split, target, k, metrics, ties, seed, seeds, device, set_,
+def build_request(*, models, dataset, data, task, split, folds, target, k, metrics, ties, seed, seeds, device, set_,
                   epochs, patience, valid_metric, refit, negatives, sampler, batch_size, threads, db,
                   rerun) -> EvalRequest:
     """The request of an ``eval`` invocation; ConfigError naming the flag for a bad value."""
@@ -181,10 +198,17 @@ def build_request(*, models, dataset, data, split, target, k, metrics, ties, see
         if split != "temporal":
             raise ConfigError(f"--target applies to --split temporal only (got --split {split}); drop --target")
         split_params["target"] = target
+    if split == "kfold" and task != "rating":
+        raise ConfigError(f"--split kfold cross-validates ratings: add --task rating (got --task {task}); "
+                          "for ranking use loo, ratio or temporal")
+    if folds is not None:
+        if split != "kfold":
+            raise ConfigError(f"--folds applies to --split kfold only (got --split {split}); drop --folds")
+        split_params["folds"] = folds
     with as_flags():
         config = EvalConfig(ks=parse_ints(k, "--k"), metrics=parse_names(metrics), ties=ties,
                             batch_size=batch_size, threads=threads, negatives=negatives, sampler=sampler)
-        request = EvalRequest(models=list(models), dataset=dataset, split=split, split_params=split_params,
+        request = EvalRequest(models=list(models), dataset=dataset, task=task, split=split, split_params=split_params,
                               seeds=list(range(seed, seed + seeds)), eval_config=config,
                               overrides=parse_overrides(set_), device=device, threads=threads,
                               max_epochs=epochs, patience=patience, validation_metric=valid_metric,
@@ -207,9 +231,15 @@ def _threads(threads: int):
     return limited_threads(threads or os.cpu_count() or 1)
 
 
-def _shown_metrics(config) -> list[str]:
-    """The leaderboard columns of an eval: each chosen metric at K=10 (or the nearest K)."""
+def _shown_metrics(request: EvalRequest) -> list[str]:
+    """The leaderboard columns of an eval: RMSE, MAE and FCP (rating), else each chosen
+    metric at K=10 (or the nearest K)."""
     from recplug.evaluation.config import metric_name
+    from recplug.vocabulary import RATING_METRICS
+
+    if request.task == "rating":
+        return list(RATING_METRICS)
+    config = request.eval_config
 
     k = min(config.ks, key=lambda kk: (abs(kk - 10), kk))
     return [metric_name(m, k) for m in ("ndcg", "recall", "hr", "mrr") if m in config.metrics]
@@ -225,7 +255,8 @@ def _show_leaderboard(outcomes: list[RunOutcome], request: EvalRequest, out: Opt
         return
     with ResultStore(request.db) as store:
         runs = [r for r in store.runs(status="done") if r.id in ids]
-    board = Leaderboard.from_runs(runs, metrics=_shown_metrics(request.eval_config))
+    shown = [m for m in _shown_metrics(request) if any(m in run.metrics for run in runs)]
+    board = Leaderboard.from_runs(runs, metrics=shown or None)
     print_table(board)
     if out is not None and export is not None:
         out.write_text(render(board, export))

@@ -58,6 +58,7 @@ FLAGS = {
     "max_epochs": "--epochs", "patience": "--patience", "validation_metric": "--valid-metric",
     "device": "--device", "split": "--split", "format": "--format", "columns": "--columns",
     "min_rating": "--min-rating", "kcore": "--kcore", "seeds": "--seeds", "target": "--target",
+    "task": "--task", "folds": "--folds",
 }
 _LEADING_NAME = re.compile(r"^([a-z_]+)\b")
 

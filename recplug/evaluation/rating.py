@@ -35,12 +35,9 @@ from recplug.data.interactions import Interactions
 from recplug.errors import ConfigError, DataError, EvaluationError
 from recplug.evaluation.collector import EvalResult
 from recplug.splits.base import Split
-from recplug.vocabulary import RATING_METRICS, RATING_PER_USER, higher_is_better
+from recplug.vocabulary import RATING_METRICS, RATING_PER_USER, RATING_PROTOCOL, higher_is_better
 
-#: the protocol name of rating runs (never ranked with ranking runs)
-PROTOCOL = "rating"
-
-__all__ = ["PROTOCOL", "RatingConfig", "RatingValidator", "check_rating_model", "evaluate_rating",
+__all__ = ["RatingConfig", "RatingValidator", "check_rating_model", "evaluate_rating",
            "fcp", "rating_scale"]
 
 
@@ -172,7 +169,7 @@ def evaluate_rating(model: Any, split: Split, which: str = "test", *,
     fallback = int(np.count_nonzero(_unseen(train, users, items)))
     summary = {"RMSE": float(np.sqrt(np.mean(error ** 2))), "MAE": float(np.mean(np.abs(error))),
                "FCP": fcp(users, ratings, predicted), "fallback_predictions": fallback}
-    return EvalResult(which=which, protocol=PROTOCOL, users=evaluated.astype(np.int32),
+    return EvalResult(which=which, protocol=RATING_PROTOCOL, users=evaluated.astype(np.int32),
                       per_user={k: v.astype(np.float32) for k, v in per_user.items()},
                       summary=summary, boundary_tie_rate=None,
                       seconds=time.perf_counter() - start_time,

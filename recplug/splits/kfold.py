@@ -59,13 +59,14 @@ def fold_of_rows(n: int, folds: int, seed: int) -> np.ndarray:
     return label
 
 
-def check_ratings(data: Interactions, split: str) -> None:
-    """DataError unless every row of ``data`` has a finite rating."""
+def check_ratings(data: Interactions, needed_by: str) -> None:
+    """DataError unless every row of ``data`` has a finite rating; ``needed_by`` names what
+    needs them (``"split 'kfold'"``, ``"task 'rating'"``)."""
     if data.ratings is None:
-        raise DataError(f"split {split!r} cross-validates ratings, but {data.name!r} has none (if a "
-                        "column holds them under another name, map it with columns rating=COL; "
-                        "min_rating keeps the ratings it does not drop); use loo, ratio or temporal "
-                        "for ranking")
+        raise DataError(f"{needed_by} needs ratings, but {data.name!r} has none (if a column holds "
+                        "them under another name, map it with columns rating=COL; min_rating keeps "
+                        "the ratings of the rows it keeps); rank its interactions with the ranking "
+                        "task and loo, ratio or temporal instead")
     bad = ~np.isfinite(data.ratings)
     if bad.any():
         raise DataError(f"{data.name!r}: {int(bad.sum())} rating(s) are NaN or infinite (first at row "
@@ -76,7 +77,7 @@ def split(data: Interactions, *, seed: int = 0, folds: int = 5, fold: int = 0,
           validation: float = 0.1) -> Split:
     """Fold ``fold`` of a seeded ``folds``-fold cut of ``data``'s ratings (see module doc)."""
     folds, fold, validation = check_params(folds, fold, validation)
-    check_ratings(data, "kfold")
+    check_ratings(data, "split 'kfold'")
     n = len(data)
     if n < folds:
         raise SplitError(f"split 'kfold' of {data.name!r}: {n} rating(s) cannot make {folds} folds; "

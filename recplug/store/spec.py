@@ -13,9 +13,11 @@ from typing import Any, Callable
 import numpy as np
 
 from recplug.errors import ConfigError
+from recplug.vocabulary import RATING_PROTOCOL
 
-#: ``"full"`` or ``"sampled:<negatives>:<sampler>"`` (DESIGN.md §5).
-PROTOCOL_PATTERN = re.compile(r"^(full|sampled:[1-9][0-9]*:[A-Za-z_][A-Za-z0-9_-]*)$")
+#: ``"full"`` or ``"sampled:<negatives>:<sampler>"`` (ranking), or ``"rating"`` (DESIGN.md §5).
+PROTOCOL_PATTERN = re.compile(r"^(full|rating|sampled:[1-9][0-9]*:[A-Za-z_][A-Za-z0-9_-]*)$")
+
 
 #: ``running`` (claimed, in progress), ``done``, ``failed`` (an error), ``interrupted``
 #: (stopped before it finished: Ctrl-C, SIGTERM, a dead owner); only ``done`` runs are ranked.
@@ -72,8 +74,9 @@ class RunSpec:
 
     ``hyperparameters`` and ``split_params`` are normalised to their JSON form at
     construction (tuples -> lists, NumPy scalars -> numbers), so a spec read back from the
-    store equals the one written. ``protocol`` is ``"full"`` or ``"sampled:N:sampler"``;
-    ``ks`` are the cut-offs, stored sorted and unique.
+    store equals the one written. ``protocol`` is ``"full"`` or ``"sampled:N:sampler"``
+    (ranking) or ``"rating"``; ``ks`` are the cut-offs, stored sorted and unique (empty for
+    rating runs, which rank nothing; their ``ties`` is ``"none"``).
 
     ``model`` is the qualified name ``"dist:name"``; a bare name is qualified with
     ``plugin_dist`` (``"pop"`` from ``"recplug"`` -> ``"recplug:pop"``), so both spellings
@@ -104,7 +107,7 @@ class RunSpec:
                 raise ConfigError(f"RunSpec.{name} must be a non-empty string, got {value!r}")
         if not isinstance(self.protocol, str) or not PROTOCOL_PATTERN.match(self.protocol):
             raise ConfigError(
-                f"RunSpec.protocol must be 'full' or 'sampled:<negatives>:<sampler>' "
+                f"RunSpec.protocol must be 'full', 'rating' or 'sampled:<negatives>:<sampler>' "
                 f"(e.g. 'sampled:100:uniform'), got {self.protocol!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
             raise ConfigError(f"RunSpec.seed must be an integer, got {self.seed!r}")
@@ -113,8 +116,11 @@ class RunSpec:
             ks = tuple(sorted({int(k) for k in self.ks}))
         except (TypeError, ValueError):
             raise ConfigError(f"RunSpec.ks must be positive integers, got {self.ks!r}") from None
-        if not ks or ks[0] < 1 or any(float(k) != int(k) for k in self.ks):
+        rating = self.protocol == RATING_PROTOCOL
+        if (not ks and not rating) or (ks and ks[0] < 1) or any(float(k) != int(k) for k in self.ks):
             raise ConfigError(f"RunSpec.ks must be positive integers, got {self.ks!r}")
+        if rating and ks:
+            raise ConfigError(f"RunSpec.ks must be empty for the rating protocol, got {self.ks!r}")
         object.__setattr__(self, "ks", ks)
         object.__setattr__(self, "hyperparameters",
                            _normalised(self.hyperparameters, "RunSpec.hyperparameters"))
