@@ -125,3 +125,21 @@ def train_bench(
     except ConfigError as exc:
         raise ConfigError(f"recplug bench train: {exc}") from None
     _report(f"recplug bench train {model}", train.run(model, repeats, threads=threads), json_out)
+
+
+@app.command(cls=FlagCommand, name="rating")
+def rating_bench(
+    repeats: int = typer.Option(1, help="Whole 5-fold cross-validations of each side, ours and scikit-surprise's "
+                                        "in alternating order (medians reported)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the rows (with the RMSEs) as JSON."),
+) -> None:
+    """5-fold CV of svd and svdpp (fit + test, 1 thread) on ml-100k vs scikit-surprise, with the RMSE of both."""
+    from recplug.bench import rating
+
+    rows, note = rating.run(_repeats(repeats))
+    _report("recplug bench rating", rows, json_out)
+    for row in rows:
+        theirs = f", {row.alternative} {row.alternative_rmse:.4f}" if row.alternative_rmse == row.alternative_rmse else ""
+        _console().print(f"{row.kernel.split()[0]} mean test RMSE over the folds: recplug {row.ours_rmse:.4f}{theirs}")
+    if note:
+        _console().print(note)

@@ -28,6 +28,9 @@ class MF(TorchFactorModel):
     ``predict`` returns float32 NumPy ratings clipped to the training scale; users or items
     without training ratings (or beyond the fitted counts) get the fallback μ + the known
     biases. ``score`` ranks every item by its unclipped predicted rating (declared factors).
+
+    Defaults tuned on the validation ratings of ml-100k's first kfold training fold (10% of
+    it, never the test fold): validation RMSE 0.934 against svd's 0.956 on the same rows.
     """
 
     tags = Tags(task="rating", supports_cuda=True)
@@ -42,8 +45,8 @@ class MF(TorchFactorModel):
         "eval_every": Integer(1, None),
     }
 
-    def __init__(self, factors: int = 64, biased: bool = True, lr: float = 1e-3, reg: float = 0.05,
-                 batch_size: int = 256, epochs: int = 50, init_std: float = 0.1, eval_every: int = 1):
+    def __init__(self, factors: int = 64, biased: bool = True, lr: float = 3e-3, reg: float = 0.1,
+                 batch_size: int = 1024, epochs: int = 50, init_std: float = 0.1, eval_every: int = 1):
         self.factors = factors
         self.biased = biased
         self.lr = lr
