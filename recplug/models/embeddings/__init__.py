@@ -1,0 +1,1 @@
+"""Item-embedding models learnt from co-occurrence (word2vec-style)."""
