@@ -2,7 +2,8 @@
 
 :func:`prepare` checks the whole request before any data are read (every option, every
 model class and its hyperparameters, the devices) and :func:`run_eval` opens the store
-before loading the dataset, so a bad request fails at once and writes nothing.
+before loading the dataset, so a bad request fails at once and writes nothing; the rating
+task loads the dataset first and checks it has ratings, so unrated data create no store.
 
 Every (model, seed) is one run in the results store; under the rating task
 (``task="rating"``: RMSE, MAE and FCP of ``predict``, :mod:`recplug.evaluation.rating`) with
@@ -296,32 +297,31 @@ def run_eval(request: EvalRequest, reporter: Reporter | None = None) -> list[Run
 
 def run_plan(plan: Plan, reporter: Reporter | None = None) -> list[RunOutcome]:
     """:func:`run_eval` for a request already checked by :func:`prepare`."""
-    from recplug.data import load_dataset
     from recplug.splits import make_split
-    from recplug.splits.kfold import check_ratings
     from recplug.store import ResultStore
 
     reporter = reporter or SilentReporter()
     request, planned = plan.request, plan.models
     outcomes: list[RunOutcome] = []
     signals = _Signals()
-    with ResultStore(request.db) as store, signals.installed():
+    with signals.installed():
         try:
-            reporter.stage(f"loading dataset {request.dataset}")
-            dataset = load_dataset(request.dataset, **request.data_options.load_kwargs())
-            fingerprint = dataset.fingerprint()
-            if request.task == "rating":
-                check_ratings(dataset.interactions, "task 'rating'")
-            for seed in request.seeds:
-                for fold, params in split_runs(request):
-                    where = "" if fold is None else f", fold {fold}"
-                    reporter.stage(f"splitting ({request.split}, seed {seed}{where})")
-                    split = make_split(dataset, request.split, seed=seed, **params)
-                    for model in planned:
-                        outcome = _one_run(store, request, model, seed, split, dataset.name,
-                                           fingerprint, reporter)
-                        outcomes.append(outcome)
-                        reporter.outcome(outcome)
+            # rating runs need rated data: checked before the store is opened (or created)
+            dataset = _load(request, reporter) if request.task == "rating" else None
+            with ResultStore(request.db) as store:
+                if dataset is None:
+                    dataset = _load(request, reporter)
+                fingerprint = dataset.fingerprint()
+                for seed in request.seeds:
+                    for fold, params in split_runs(request):
+                        where = "" if fold is None else f", fold {fold}"
+                        reporter.stage(f"splitting ({request.split}, seed {seed}{where})")
+                        split = make_split(dataset, request.split, seed=seed, **params)
+                        for model in planned:
+                            outcome = _one_run(store, request, model, seed, split, dataset.name,
+                                               fingerprint, reporter)
+                            outcomes.append(outcome)
+                            reporter.outcome(outcome)
         except _FitInterrupted as stop:
             name = signals.received or "SIGINT"
             raise EvalInterrupted(f"{stop.what} was interrupted ({name}); its run {stop.run_id} is "
@@ -334,6 +334,21 @@ def run_plan(plan: Plan, reporter: Reporter | None = None) -> list[RunOutcome]:
             raise EvalInterrupted(f"interrupted ({name}) between runs; {done}; run the same command "
                                   "again to go on", name, outcomes) from None
     return outcomes
+
+
+def _load(request: EvalRequest, reporter: Reporter):
+    """The dataset of ``request``. The rating task first checks that every row is rated
+    (DataError, before any line is reported), then reports how many ratings it has."""
+    from recplug.data import load_dataset
+    from recplug.splits.kfold import check_ratings
+
+    if request.task != "rating":
+        reporter.stage(f"loading dataset {request.dataset}")
+        return load_dataset(request.dataset, **request.data_options.load_kwargs())
+    dataset = load_dataset(request.dataset, **request.data_options.load_kwargs())
+    check_ratings(dataset.interactions, "task 'rating'")
+    reporter.stage(f"loaded dataset {request.dataset}: {len(dataset.interactions)} ratings")
+    return dataset
 
 
 def split_runs(request: EvalRequest) -> list[tuple[int | None, dict[str, Any]]]:

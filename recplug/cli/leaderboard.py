@@ -1,4 +1,5 @@
-"""``recplug leaderboard``: rank the stored runs of one dataset, split and protocol.
+"""``recplug leaderboard``: rank the stored runs of one dataset, split and protocol
+(``--task rating``: the rating runs, RMSE/MAE/FCP).
 
 Thin: parse options, read the store (read-only: it works on read-only storage and never
 writes), build a :class:`~recplug.leaderboard.Leaderboard`, render it. The rendered
@@ -9,12 +10,29 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from recplug.errors import ConfigError, LeaderboardError, StoreError
+from recplug.vocabulary import RATING_METRICS, RATING_PROTOCOL
+
+#: the columns of a ranking leaderboard unless --metrics says otherwise
+DEFAULT_METRICS = "NDCG@10,Recall@10,HR@10,MRR@10"
+
+
+def _protocol(task: str, protocol: str | None) -> str:
+    """The protocol to rank: ``--task rating`` -> rating; ranking -> ``--protocol`` or full."""
+    if task not in ("ranking", "rating"):
+        raise ConfigError(f"--task must be ranking or rating, got {task!r}")
+    if task == "rating":
+        if protocol not in (None, RATING_PROTOCOL):
+            raise ConfigError(f"--protocol {protocol} is a ranking protocol; --task rating ranks the "
+                              "rating runs: drop --protocol")
+        return RATING_PROTOCOL
+    return protocol or "full"
 
 
 def _metric_list(metrics: str) -> list[str] | None:
@@ -31,7 +49,8 @@ def _no_runs(store, path: Path, filters: dict[str, str]) -> LeaderboardError:
     if not held:
         return LeaderboardError(
             f"no finished runs in results store {path} (asked for {asked}); the store is empty; "
-            f"run `recplug eval MODEL --dataset {filters['dataset']} --split {filters['split']}` first")
+            f"run `recplug eval MODEL --dataset {filters['dataset']} --split {filters['split']}"
+            f"{' --task rating' if filters['protocol'] == RATING_PROTOCOL else ''}` first")
     listing = "; ".join(f"dataset={r['dataset']} split={r['split']} protocol={r['protocol']} "
                         f"({r['runs']} run{'s' if r['runs'] > 1 else ''})" for r in held[:12])
     more = f"; and {len(held) - 12} more" if len(held) > 12 else ""
@@ -44,12 +63,18 @@ def leaderboard(
     split: str = typer.Option(..., "--split", "-s", help="Split name (loo, temporal, ...)."),
     format: str = typer.Option("table", "--format", "-f",
                                help="table, markdown, latex, html, csv or json."),
-    metrics: str = typer.Option("NDCG@10,Recall@10,HR@10,MRR@10", "--metrics", "-m",
-                                help="Comma-separated columns, or 'all'. The first one sorts the "
-                                     "rows. A narrow terminal shows the first ones that fit."),
-    protocol: str = typer.Option("full", "--protocol",
-                                 help="'full', or a sampled protocol written sampled:<N>:<sampler>. "
-                                      "Sampled and full runs are never mixed."),
+    metrics: Optional[str] = typer.Option(None, "--metrics", "-m",
+                                          help="Comma-separated columns, or 'all' (default "
+                                               "NDCG@10,Recall@10,HR@10,MRR@10; with --task rating "
+                                               "RMSE,MAE,FCP). The first one sorts the rows. A narrow "
+                                               "terminal shows the first ones that fit."),
+    task: str = typer.Option("ranking", "--task",
+                             help="ranking, or rating: the rating runs (recplug eval --task rating; "
+                                  "protocol rating). They are never mixed."),
+    protocol: Optional[str] = typer.Option(None, "--protocol",
+                                           help="Ranking runs: 'full' (default), or a sampled protocol "
+                                                "written sampled:<N>:<sampler>. Sampled and full runs "
+                                                "are never mixed."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level (Holm-adjusted)."),
     test: str = typer.Option("t", "--test", help="Paired test vs the best: t, wilcoxon or both."),
     bootstrap: int = typer.Option(0, "--bootstrap",
@@ -60,9 +85,9 @@ def leaderboard(
                                                          "(random, pessimistic, optimistic)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
     std: bool = typer.Option(False, "--std/--no-std", metavar="",
-                             help="Show ± std over seeds in the table (every export has it)."),
+                             help="Show ± std over seeds (and folds) in the table (every export has it)."),
 ) -> None:
-    """Rank stored runs: mean ± std over seeds, significance against the best."""
+    """Rank stored runs: mean ± std over seeds (and folds), significance against the best."""
     from recplug.leaderboard import FORMATS, Leaderboard, print_table, render
     from recplug.store import ResultStore, default_store_path
 
@@ -74,6 +99,9 @@ def leaderboard(
         raise ConfigError(f"--alpha must be between 0 and 1 (exclusive), got {alpha}")
     if bootstrap < 0:
         raise ConfigError(f"--bootstrap must be >= 0, got {bootstrap}")
+    protocol = _protocol(task, protocol)
+    if metrics is None:
+        metrics = ",".join(RATING_METRICS) if protocol == RATING_PROTOCOL else DEFAULT_METRICS
     names = _metric_list(metrics)
     path = db if db is not None else default_store_path()
     if not path.is_file():

@@ -4,12 +4,16 @@ Rows are model configurations (qualified model + hyperparameters + training sett
 one protocol per leaderboard), labelled by what differs between them. Each row also says
 what training did (epochs run, best epoch, why it stopped; means over seeds) and is
 flagged (:func:`tie_flagged`) when ties decided most of its top-K cuts.
-A cell is the mean ± sample std over seeds of one metric. For each metric the best
-configuration (highest mean; lowest for error metrics) is compared with every other one,
-paired user by user, with a paired t-test and/or a Wilcoxon signed-rank test, and the
+A cell is the mean ± sample std over the replicates of one metric: its seeds, or for
+cross-validated (kfold) runs its (seed, fold) runs. For each metric the best configuration
+(highest mean; lowest for error metrics such as RMSE, marked ↓) is compared with every other
+one, paired user by user, with a paired t-test and/or a Wilcoxon signed-rank test, and the
 p-values of that metric's comparisons are Holm-adjusted. Per-user values are first
-averaged over seeds: over the seeds both configurations share when they share any
-(a paired design), else over each configuration's own seeds.
+averaged over replicates: over the replicates both configurations share when they share
+any (a paired design), else over each configuration's own. Seeds: on the users every seed
+evaluated; folds: each user over the folds it was tested in. Rating metrics are paired on
+each user's mean squared (RMSE) or absolute (MAE) error; FCP pools pair counts over users
+and is not tested.
 
 Renderers (``render_*.py``) only read a :class:`Leaderboard`; they compute nothing.
 """
@@ -28,14 +32,18 @@ import numpy as np
 from recplug.errors import ConfigError, LeaderboardError
 from recplug.leaderboard import stats
 from recplug.store.spec import RunRecord, canonical_json, short_name
-from recplug.vocabulary import higher_is_better
+from recplug.vocabulary import RATING_METRICS, RATING_PER_USER, RATING_PROTOCOL, higher_is_better
 
 TESTS = ("t", "wilcoxon")
 TEST_NAMES = {"t": "paired t-test", "wilcoxon": "Wilcoxon signed-rank test"}
 MARKS = {"t": "†", "wilcoxon": "‡"}  #: "significantly worse than the best" under each test
 _METRIC_AT = re.compile(r"^(?P<family>.+)@(?P<k>[0-9]+)$")
 #: display order of metric families; others follow alphabetically
-_FAMILY_ORDER = ("NDCG", "Recall", "HR", "MRR", "Precision", "MAP")
+_FAMILY_ORDER = ("NDCG", "Recall", "HR", "MRR", "Precision", "MAP", *RATING_METRICS)
+#: split parameters that name a replicate of a configuration, not the configuration: runs
+#: that differ only in them are ranked together (the folds of one cross-validation)
+REPLICATE_PARAMS = ("fold",)
+LOWER_MARK = "↓"  #: after the header of a metric where lower is better
 #: a run whose ``split_summary["boundary_tie_rate"]`` (share of top-K cuts that fell inside
 #: a group of tied scores) exceeds this is flagged: ties, not the model, chose its lists
 TIE_FLAG_RATE = 0.5
@@ -51,6 +59,29 @@ def split_metric(name: str) -> tuple[str, int | None]:
     """``"NDCG@10"`` -> ``("NDCG", 10)``; a name without ``@K`` -> ``(name, None)``."""
     match = _METRIC_AT.match(name)
     return (match["family"], int(match["k"])) if match else (name, None)
+
+
+def replicate(run: RunRecord) -> tuple[int, int | None]:
+    """``(seed, fold)``: which replicate of its configuration a run is (fold None outside kfold)."""
+    fold = run.spec.split_params.get("fold")
+    return run.spec.seed, (int(fold) if isinstance(fold, int) and not isinstance(fold, bool) else None)
+
+
+def _replicate_order(key: tuple[int, int | None]) -> tuple[int, int]:
+    return key[0], -1 if key[1] is None else key[1]
+
+
+def configuration_split_params(params: dict) -> dict:
+    """Split parameters without the replicate ones (``fold``)."""
+    return {k: v for k, v in params.items() if k not in REPLICATE_PARAMS}
+
+
+def per_user_key(metric: str) -> str | None:
+    """The per-user array a metric is paired on: itself (ranking), the squared or absolute
+    error (RMSE, MAE), or None (FCP: no per-user values)."""
+    if metric in RATING_METRICS:
+        return RATING_PER_USER.get(metric)
+    return metric
 
 
 def _metric_sort_key(name: str) -> tuple:
@@ -78,7 +109,8 @@ class Comparison:
 
     ``mean_difference`` is best minus this configuration, on the paired users (positive =
     the best is ahead, sign flipped for lower-is-better metrics). ``seeds`` are the seeds
-    averaged per user; ``same_seeds`` says whether both sides used the same ones.
+    averaged per user (``folds`` their folds, empty outside kfold); ``same_seeds`` says
+    whether both sides used the same replicates.
     ``pvalues`` are raw two-sided p-values, ``adjusted`` Holm-adjusted; ``significant``
     (per test) = adjusted <= alpha and the best is ahead.
     """
@@ -90,16 +122,18 @@ class Comparison:
     pvalues: dict[str, float]
     adjusted: dict[str, float] = field(default_factory=dict)
     significant: dict[str, bool] = field(default_factory=dict)
+    folds: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return _clean({"n_users": self.n_users, "mean_difference": self.mean_difference,
-                       "seeds": list(self.seeds), "same_seeds": self.same_seeds,
+                       "seeds": list(self.seeds), "folds": list(self.folds), "same_seeds": self.same_seeds,
                        "p": self.pvalues, "p_holm": self.adjusted, "significant": self.significant})
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One metric of one configuration: mean and sample std over ``n`` seeds (std None if n=1)."""
+    """One metric of one configuration: mean and sample std over ``n`` replicates (seeds, or
+    (seed, fold) runs; std None if n=1)."""
 
     mean: float
     std: float | None
@@ -148,11 +182,13 @@ class Trained:
 
 @dataclass(frozen=True)
 class Row:
-    """One model configuration: its runs (one per seed), metric cells, mean timings (seconds).
+    """One model configuration: its runs (one per replicate: seed, or (seed, fold)), metric
+    cells, mean timings (seconds).
 
     ``model`` is the qualified name ("recplug:bpr"), ``training`` the training settings of
     the configuration, ``trained`` what training did, ``tie_rate`` the highest boundary tie
-    rate over its seeds (None where not recorded).
+    rate over its seeds (None where not recorded). ``seeds`` are its distinct seeds,
+    ``folds`` its distinct folds (empty outside kfold).
     """
 
     label: str
@@ -168,10 +204,16 @@ class Row:
     training: dict = field(default_factory=dict)
     trained: Trained = field(default_factory=Trained)
     tie_rate: float | None = None
+    folds: tuple[int, ...] = ()
 
     @property
     def n_seeds(self) -> int:
         return len(self.seeds)
+
+    @property
+    def n_runs(self) -> int:
+        """Replicates averaged: one run per seed, or per (seed, fold)."""
+        return len(self.run_ids)
 
     @property
     def tie_flagged(self) -> bool:
@@ -183,7 +225,7 @@ class Row:
             "training": self.training, "trained": self.trained.to_dict(),
             "boundary_tie_rate": self.tie_rate, "tie_flagged": self.tie_flagged,
             "plugin_dist": self.plugin_dist, "plugin_versions": list(self.plugin_versions),
-            "seeds": list(self.seeds), "run_ids": list(self.run_ids),
+            "seeds": list(self.seeds), "folds": list(self.folds), "run_ids": list(self.run_ids),
             "fit_seconds": self.fit_seconds, "eval_seconds": self.eval_seconds,
             "metrics": {m: c.to_dict() if c else None for m, c in self.cells.items()}})
 
@@ -211,14 +253,43 @@ class Leaderboard:
 
     @property
     def columns(self) -> list[str]:
-        """Column headers: model, the metrics, what training did (when reported), seeds and
-        mean timings."""
-        return ["Model", *self.metrics, *(["Epochs"] if self.has_training else []), "Seeds",
-                "Fit (s)", "Eval (s)"]
+        """Column headers: model, the metrics (↓ after those where lower is better), what
+        training did (when reported), seeds (× folds) and mean timings."""
+        return ["Model", *map(self.header, self.metrics), *(["Epochs"] if self.has_training else []),
+                self.runs_header, "Fit (s)", "Eval (s)"]
+
+    @staticmethod
+    def header(metric: str) -> str:
+        """A metric's column header: ``"RMSE ↓"`` where lower is better, else the name."""
+        return metric if higher_is_better(metric) else f"{metric} {LOWER_MARK}"
+
+    @property
+    def has_folds(self) -> bool:
+        """Whether rows average (seed, fold) runs of a cross-validation."""
+        return any(row.folds for row in self.rows)
+
+    @property
+    def runs_header(self) -> str:
+        return "Seeds × folds" if self.has_folds else "Seeds"
+
+    @staticmethod
+    def runs_cell(row: Row) -> str:
+        """``"2"`` seeds, or ``"1 × 5"`` seeds × folds."""
+        return f"{row.n_seeds} × {len(row.folds)}" if row.folds else str(row.n_seeds)
 
     @property
     def sampled(self) -> bool:
-        return self.protocol != "full"
+        return self.protocol.startswith("sampled:")
+
+    @property
+    def rating(self) -> bool:
+        """Rating prediction (RMSE, MAE, FCP) rather than ranking."""
+        return self.protocol == RATING_PROTOCOL
+
+    @property
+    def replicates(self) -> str:
+        """What a cell's mean and std run over: "seeds", or "seeds and folds"."""
+        return "seeds and folds" if self.has_folds else "seeds"
 
     @property
     def has_training(self) -> bool:
@@ -227,10 +298,14 @@ class Leaderboard:
 
     def legend(self) -> list[str]:
         """One line per mark/notation the renderers use (plain text)."""
-        lines = ["mean ± sample std over seeds; best of each column in bold"]
+        lines = [f"mean ± sample std over {self.replicates}; best of each column in bold"]
+        lower = [m for m in self.metrics if not higher_is_better(m)]
+        if lower:
+            lines.append(f"{LOWER_MARK} lower is better ({', '.join(lower)}): the best is the lowest")
         for test in self.tests if len(self.rows) > 1 else ():  # one row: nothing was compared
+            paired = "paired over users' mean errors" if self.rating else "paired over users"
             lines.append(f"{MARKS[test]} significantly worse than the best ({TEST_NAMES[test]}, "
-                         f"paired over users, Holm-adjusted p ≤ {self.alpha:g})")
+                         f"{paired}, Holm-adjusted p ≤ {self.alpha:g})")
         if self.bootstrap:
             lines.append(f"[low, high]: {self.ci_level:.0%} percentile bootstrap CI over users "
                          f"({self.bootstrap} resamples, seed {self.seed})")
@@ -246,10 +321,12 @@ class Leaderboard:
         return lines
 
     def caption(self) -> str:
-        """One line naming what was ranked: dataset, split (and parameters), protocol, ties."""
+        """One line naming what was ranked: dataset, split (and parameters), protocol, ties
+        (ranking only)."""
         params = ", ".join(f"{k}={_short(v)}" for k, v in sorted(self.split_params.items()))
         split = f"{self.split} ({params})" if params else self.split
-        return (f"{self.dataset} · split {split} · protocol {self.protocol} · ties {self.ties} · "
+        ties = "" if self.rating else f" · ties {self.ties}"
+        return (f"{self.dataset} · split {split} · protocol {self.protocol}{ties} · "
                 f"{len(self.rows)} configuration{'' if len(self.rows) == 1 else 's'}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -258,6 +335,7 @@ class Leaderboard:
             "dataset": self.dataset, "dataset_fingerprint": self.dataset_fingerprint,
             "split": self.split, "split_params": self.split_params, "protocol": self.protocol,
             "ties": self.ties, "alpha": self.alpha, "tests": list(self.tests),
+            "lower_is_better": [m for m in self.metrics if not higher_is_better(m)],
             "bootstrap": self.bootstrap, "ci_level": self.ci_level, "seed": self.seed,
             "metrics": self.metrics, "columns": self.columns, "best": self.best,
             "rows": [row.to_dict() for row in self.rows],
@@ -297,7 +375,8 @@ class Leaderboard:
         spec = runs[0].spec
         return cls(rows=builder.rows, metrics=metrics, dataset=spec.dataset,
                    dataset_fingerprint=spec.dataset_fingerprint, split=spec.split,
-                   split_params=spec.split_params, protocol=spec.protocol, ties=spec.ties,
+                   split_params=configuration_split_params(spec.split_params),
+                   protocol=spec.protocol, ties=spec.ties,
                    alpha=float(alpha), tests=tests, bootstrap=bootstrap, ci_level=ci_level,
                    seed=seed, best=builder.best, curves=builder.curves(), notes=notes)
 
@@ -330,13 +409,14 @@ def _check_comparable(runs: Sequence[RunRecord]) -> None:
     """Refuse runs that differ in what makes numbers comparable; say how to filter."""
     checks = [
         ("protocol", lambda s: s.protocol,
-         "sampled-protocol runs are never ranked with full-ranking ones; pick one with --protocol"),
+         "sampled-protocol runs are never ranked with full-ranking ones, nor rating runs with "
+         "ranking ones; pick one with --protocol (or --task)"),
         ("dataset", lambda s: s.dataset, "pick one with --dataset"),
         ("split", lambda s: s.split, "pick one with --split"),
         ("dataset fingerprint", lambda s: s.dataset_fingerprint,
          "the data changed between runs, so their numbers are not comparable; re-run the older "
          "models on the current data or keep the old runs in another --db"),
-        ("split parameters", lambda s: canonical_json(s.split_params),
+        ("split parameters", lambda s: canonical_json(configuration_split_params(s.split_params)),
          "re-run with the same split parameters, or keep the others in another --db"),
         ("tie rule", lambda s: s.ties, "pick one with --ties"),
     ]
@@ -349,19 +429,22 @@ def _check_comparable(runs: Sequence[RunRecord]) -> None:
 
 
 def _group(runs: Sequence[RunRecord]) -> tuple[list[list[RunRecord]], list[str]]:
-    """Runs per configuration (first-seen order), one run per seed: the latest one wins."""
-    groups: dict[tuple[str, str], dict[int, RunRecord]] = {}
+    """Runs per configuration (first-seen order), one run per replicate (seed, or (seed,
+    fold)): the latest one wins."""
+    groups: dict[tuple[str, str, str], dict[tuple[int, int | None], RunRecord]] = {}
     superseded: Counter = Counter()
     for run in sorted(runs, key=lambda r: r.id):
         key = (run.spec.model, canonical_json(run.spec.hyperparameters),
                canonical_json(run.spec.training))
-        by_seed = groups.setdefault(key, {})
-        if run.spec.seed in by_seed:
+        by_replicate = groups.setdefault(key, {})
+        if replicate(run) in by_replicate:
             superseded[run.display_name] += 1
-        by_seed[run.spec.seed] = run
-    notes = [f"{model}: {n} older run{'s' if n > 1 else ''} of a seed replaced by the newest"
+        by_replicate[replicate(run)] = run
+    what = "of a seed and fold" if any(replicate(r)[1] is not None for r in runs) else "of a seed"
+    notes = [f"{model}: {n} older run{'s' if n > 1 else ''} {what} replaced by the newest"
              for model, n in sorted(superseded.items())]
-    return [[by_seed[s] for s in sorted(by_seed)] for by_seed in groups.values()], notes
+    return [[by_replicate[k] for k in sorted(by_replicate, key=_replicate_order)]
+            for by_replicate in groups.values()], notes
 
 
 def _pick_metrics(runs: Sequence[RunRecord], metrics: list[str] | None) -> list[str]:
@@ -413,6 +496,16 @@ def _labels(groups: list[list[RunRecord]]) -> list[str]:
     return labels
 
 
+def _average(parts: list[tuple[np.ndarray, np.ndarray, tuple[int, int | None]]]
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-user means of one configuration's runs ``(users, values, (seed, fold))``: each
+    user over the folds it was tested in (folds), on the users every seed evaluated (seeds)."""
+    by_seed: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for users, values, (seed, _) in parts:
+        by_seed.setdefault(seed, []).append((users, values))
+    return stats.average_over_seeds([stats.average_over_folds(runs) for _, runs in sorted(by_seed.items())])
+
+
 def _mean(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return float(np.mean(present)) if present else None
@@ -454,24 +547,28 @@ class _Builder:
         std = float(np.std(values, ddof=1)) if len(values) > 1 else None
         return Cell(mean=float(np.mean(values)), std=std, n=len(values))
 
-    def _user_means(self, index: int, metric: str, seeds: tuple[int, ...]):
-        """Per-user values of row ``index`` averaged over ``seeds``; None if a run lacks them."""
-        key = (index, metric, seeds)
+    def _user_means(self, index: int, metric: str, replicates: tuple):
+        """Per-user values of row ``index`` averaged over ``replicates`` (on the users every
+        seed evaluated; over the folds a user was tested in); None if a run lacks them."""
+        key = (index, metric, replicates)
         if key not in self._per_user:
+            name = per_user_key(metric)
             parts = []
             for run in self.groups[index]:
-                if run.spec.seed not in seeds:
+                if replicate(run) not in replicates:
                     continue
                 users, per_user = run.per_user()
-                if metric not in per_user:
+                values = per_user.get(name, per_user.get(metric))  # runs that kept it by name
+                if values is None:
                     parts = None
                     break
-                parts.append((users, per_user[metric]))
-            self._per_user[key] = stats.average_over_seeds(parts) if parts else None
+                parts.append((users, values, replicate(run)))
+            self._per_user[key] = _average(parts) if parts else None
         return self._per_user[key]
 
-    def _seeds(self, index: int, metric: str) -> tuple[int, ...]:
-        return tuple(r.spec.seed for r in self.groups[index] if metric in r.metrics)
+    def _seeds(self, index: int, metric: str) -> tuple:
+        """The replicates (seed, fold) of row ``index`` that have ``metric``."""
+        return tuple(replicate(r) for r in self.groups[index] if metric in r.metrics)
 
     def _compare(self, metric: str, tests: tuple[str, ...], alpha: float) -> None:
         present = [i for i, c in enumerate(self.cells) if c[metric] is not None]
@@ -479,6 +576,8 @@ class _Builder:
             self.best[metric] = None
             return
         sign = 1.0 if higher_is_better(metric) else -1.0
+        if per_user_key(metric) is None and len(present) > 1:
+            self.notes.append(f"{metric} pools pair counts over users (no per-user values); not tested")
         top = max(sign * self.cells[i][metric].mean for i in present)
         winners = [i for i in present if sign * self.cells[i][metric].mean == top]
         ref = winners[0]
@@ -499,18 +598,22 @@ class _Builder:
 
     def _pair(self, ref: int, other: int, metric: str, tests: tuple[str, ...], sign: float) -> Comparison:
         seeds_ref, seeds_other = self._seeds(ref, metric), self._seeds(other, metric)
-        shared = tuple(sorted(set(seeds_ref) & set(seeds_other)))
+        shared = tuple(sorted(set(seeds_ref) & set(seeds_other), key=_replicate_order))
+        used = shared or tuple(sorted(set(seeds_ref) | set(seeds_other), key=_replicate_order))
+        seeds = tuple(sorted({seed for seed, _ in used}))
+        folds = tuple(sorted({fold for _, fold in used if fold is not None}))
+        if per_user_key(metric) is None:  # noted once in _compare
+            return Comparison(0, math.nan, seeds, bool(shared), {t: math.nan for t in tests}, folds=folds)
         if shared:
             a = self._user_means(ref, metric, shared)
             b = self._user_means(other, metric, shared)
         else:
             a = self._user_means(ref, metric, seeds_ref)
             b = self._user_means(other, metric, seeds_other)
-        seeds = shared or tuple(sorted(set(seeds_ref) | set(seeds_other)))
         if a is None or b is None:
             missing = self.labels[ref] if a is None else self.labels[other]
             self.notes.append(f"{metric}: {missing} has no per-user values; not tested")
-            return Comparison(0, math.nan, seeds, bool(shared), {t: math.nan for t in tests})
+            return Comparison(0, math.nan, seeds, bool(shared), {t: math.nan for t in tests}, folds=folds)
         _, va, vb = stats.pair_users(*a, *b)
         if va.size < 2:
             self.notes.append(f"{metric}: {self.labels[other]} shares fewer than 2 users with "
@@ -519,7 +622,7 @@ class _Builder:
         for test in tests:
             pvalues[test] = stats.paired_t(va, vb) if test == "t" else stats.wilcoxon(va, vb)
         difference = sign * float(np.mean(va - vb)) if va.size else math.nan
-        return Comparison(int(va.size), difference, seeds, bool(shared), pvalues)
+        return Comparison(int(va.size), difference, seeds, bool(shared), pvalues, folds=folds)
 
     def _bootstrap(self, n_resamples: int, level: float, seed: int) -> None:
         for i, group in enumerate(self.groups):
@@ -548,7 +651,9 @@ class _Builder:
                    tie_rate=max(rates) if rates else None,
                    plugin_dist=spec.plugin_dist,
                    plugin_versions=tuple(sorted({r.spec.plugin_version for r in group})),
-                   seeds=tuple(r.spec.seed for r in group), run_ids=tuple(r.id for r in group),
+                   seeds=tuple(sorted({r.spec.seed for r in group})),
+                   folds=tuple(sorted({f for r in group if (f := replicate(r)[1]) is not None})),
+                   run_ids=tuple(r.id for r in group),
                    fit_seconds=_mean([r.fit_seconds for r in group]),
                    eval_seconds=_mean([r.eval_seconds for r in group]), cells=self.cells[i])
 

@@ -16,13 +16,14 @@ def _value(value: float | None) -> str:
 def render_csv(lb: Leaderboard) -> str:
     """Full-precision numbers; empty fields where a value is missing or not tested.
 
-    Per metric ``M``: ``M``, ``M std``, ``M best``, then per test ``T``: ``M p_T``,
+    ``seeds`` and ``folds`` count the distinct seeds and folds (0 outside kfold) the row
+    averages; metric columns carry their plain names (lower is better for RMSE, MAE). Per metric ``M``: ``M``, ``M std``, ``M best``, then per test ``T``: ``M p_T``,
     ``M p_T_holm``, ``M worse_T`` (significantly worse than the best), and with a bootstrap
     ``M ci_low``, ``M ci_high``. Then what training did (``epochs_run``, ``best_epoch``:
     means over seeds; ``stopped``: reasons joined by "/"), ``boundary_tie_rate`` (highest
     over seeds) and ``tie_flagged`` (1 when ties decided most top-K cuts).
     """
-    header = ["model", "qualified_model", "hyperparameters", "training", "seeds"]
+    header = ["model", "qualified_model", "hyperparameters", "training", "seeds", "folds"]
     for metric in lb.metrics:
         header += [metric, f"{metric} std", f"{metric} best"]
         for test in lb.tests:
@@ -36,7 +37,7 @@ def render_csv(lb: Leaderboard) -> str:
     writer.writerow(header)
     for row in lb.rows:
         line = [row.label, row.model, json.dumps(row.hyperparameters, sort_keys=True),
-                json.dumps(row.training, sort_keys=True), row.n_seeds]
+                json.dumps(row.training, sort_keys=True), row.n_seeds, len(row.folds)]
         for metric in lb.metrics:
             cell = row.cells[metric]
             if cell is None:

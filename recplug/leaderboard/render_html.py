@@ -68,7 +68,7 @@ def render_html(lb: Leaderboard) -> str:
         cells += [_cell_html(row.cells[m]) for m in lb.metrics]
         if lb.has_training:
             cells.append(f"<td>{escape(fmt.trained(row.trained))}</td>")
-        cells += [f"<td>{row.n_seeds}</td>", f"<td>{escape(fmt.seconds(row.fit_seconds))}</td>",
+        cells += [f"<td>{escape(lb.runs_cell(row))}</td>", f"<td>{escape(fmt.seconds(row.fit_seconds))}</td>",
                   f"<td>{escape(fmt.seconds(row.eval_seconds))}</td>"]
         parts.append("<tr>" + "".join(cells) + "</tr>")
     parts.append("</tbody></table>")

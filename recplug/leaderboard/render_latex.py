@@ -17,6 +17,7 @@ _SPECIALS = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
     "±": r"$\pm$", "≤": r"$\leq$", "—": "--", "·": r"$\cdot$", "§": r"\S{}",
+    "↓": r"$\downarrow$", "×": r"$\times$",
 }
 PREAMBLE = r"% needs \usepackage{booktabs} and \usepackage{graphicx} in the preamble"
 #: the widest the table is set: the text width (it is never enlarged)
@@ -24,7 +25,7 @@ _FIT = r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%"
 
 
 def escape(text: str) -> str:
-    """``text`` safe inside LaTeX (underscores, ampersands, ... and ± ≤ — · spelled out)."""
+    """``text`` safe inside LaTeX (underscores, ampersands, ... and ± ≤ — · ↓ × spelled out)."""
     return "".join(_SPECIALS.get(ch, ch) for ch in text)
 
 
@@ -62,7 +63,7 @@ def render_latex(lb: Leaderboard) -> str:
             cells.append(text)
         if lb.has_training:
             cells.append(escape(fmt.trained(row.trained)))
-        cells += [str(row.n_seeds), escape(fmt.seconds(row.fit_seconds)),
+        cells += [escape(lb.runs_cell(row)), escape(fmt.seconds(row.fit_seconds)),
                   escape(fmt.seconds(row.eval_seconds))]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}}"]

@@ -32,7 +32,7 @@ def render_markdown(lb: Leaderboard) -> str:
             cells.append(text)
         if lb.has_training:
             cells.append(_escape(fmt.trained(row.trained)))
-        cells += [str(row.n_seeds), fmt.seconds(row.fit_seconds), fmt.seconds(row.eval_seconds)]
+        cells += [lb.runs_cell(row), fmt.seconds(row.fit_seconds), fmt.seconds(row.eval_seconds)]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines += [f"- {_escape(line)}" for line in lb.legend()]

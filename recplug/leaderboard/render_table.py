@@ -46,10 +46,10 @@ def _table(lb: Leaderboard, metrics: list[str], std: bool, epochs: str) -> Table
     table.add_column("Model", style="bold", no_wrap=True,
                      min_width=max(len(fmt.label(row)) for row in lb.rows))
     for metric in metrics:
-        table.add_column(metric, justify="right", no_wrap=True)
+        table.add_column(lb.header(metric), justify="right", no_wrap=True)
     if epochs:
         table.add_column("Epochs", justify="right", no_wrap=True)
-    for header in ("Seeds", "Fit (s)", "Eval (s)"):
+    for header in (lb.runs_header, "Fit (s)", "Eval (s)"):
         table.add_column(header, justify="right", no_wrap=True)
     for row in lb.rows:
         cells = []
@@ -68,7 +68,7 @@ def _table(lb: Leaderboard, metrics: list[str], std: bool, epochs: str) -> Table
         if epochs:
             trained = fmt.trained(row.trained)
             cells.append(Text(trained.replace(") ", ")\n", 1) if epochs == "two lines" else trained))
-        table.add_row(Text(fmt.label(row)), *cells, str(row.n_seeds), fmt.seconds(row.fit_seconds),
+        table.add_row(Text(fmt.label(row)), *cells, lb.runs_cell(row), fmt.seconds(row.fit_seconds),
                       fmt.seconds(row.eval_seconds))
     return table
 
@@ -87,8 +87,8 @@ def build_table(lb: Leaderboard, width: int = PIPE_WIDTH, *, std: bool = False) 
             break
     legend = [line for line in lb.legend() if shown_std or not line.startswith("mean ± sample std")]
     if not shown_std:
-        legend.insert(0, "mean over seeds (± std in every export and with `recplug leaderboard "
-                         "--std`); best of each column in bold")
+        legend.insert(0, f"mean over {lb.replicates} (± std in every export and with `recplug "
+                         "leaderboard --std`); best of each column in bold")
     footer = Text("\n".join(legend), style="dim")
     hidden = [m for m in lb.metrics if m not in metrics]
     hidden += (["± std"] if std and not shown_std else []) + (["Epochs"] if lb.has_training and not epochs else [])
@@ -105,7 +105,7 @@ def print_table(lb: Leaderboard, console: Console | None = None, *, std: bool = 
     """Print the table with colours, fitted to ``console``'s width (stdout unless given).
 
     Output that is not a terminal (a pipe, a file) gets :data:`PIPE_WIDTH` columns.
-    ``std``: show ± sample std over seeds next to each mean.
+    ``std``: show ± sample std over seeds (and folds) next to each mean.
     """
     if console is None:
         console = Console() if sys.stdout.isatty() else Console(width=PIPE_WIDTH)

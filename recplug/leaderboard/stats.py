@@ -128,6 +128,20 @@ def average_over_seeds(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[
     return users, total / len(parts)
 
 
+def average_over_folds(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-user mean over the test folds of one cross-validation, each user over the folds
+    it was tested in (the union of users). ``parts``: ``(users [U_i], values [U_i])`` per
+    fold (one run without folds passes through). Returns ``(users sorted, means)``."""
+    if not parts:
+        raise ValueError("average_over_folds needs at least one run")
+    users = np.concatenate([np.asarray(u) for u, _ in parts])
+    values = np.concatenate([np.asarray(v, dtype=np.float64) for _, v in parts])
+    distinct, inverse = np.unique(users, return_inverse=True)
+    totals = np.bincount(inverse, weights=values, minlength=len(distinct))
+    counts = np.bincount(inverse, minlength=len(distinct))
+    return distinct, totals / counts
+
+
 def pair_users(users_a: np.ndarray, a: np.ndarray, users_b: np.ndarray, b: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(common users, a on them, b on them)``: users matched by id, sorted."""
