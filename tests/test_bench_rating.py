@@ -4,6 +4,7 @@ without scikit-surprise the bench says so."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -40,3 +41,27 @@ def test_synthetic_ratings_have_the_ml_100k_shape():
     data = rating.synthetic_ratings()
     assert (data.n_users, data.n_items, len(data)) == rating.SHAPE
     assert data.ratings.min() == 1 and data.ratings.max() == 5
+
+
+def test_the_command_prints_both_rmses_or_says_surprise_is_missing(monkeypatch, data):
+    from typer.testing import CliRunner
+
+    from recplug.cli.app import app
+
+    monkeypatch.setattr(rating, "bench_data", lambda: (data, "tiny"))
+    monkeypatch.setattr(rating, "surprise_version", lambda: None)
+    result = CliRunner().invoke(app, ["bench", "rating"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^svd mean test RMSE over the folds: recplug \d\.\d{4}$", result.output, re.M)
+    assert re.search(r"^svdpp mean test RMSE over the folds: recplug \d\.\d{4}$", result.output, re.M)
+    assert "scikit-surprise is not installed (pip install 'recplug[bench]')" in result.output
+
+
+def test_the_command_refuses_zero_repeats():
+    from typer.testing import CliRunner
+
+    from recplug.cli.app import app
+
+    result = CliRunner().invoke(app, ["bench", "rating", "--repeats", "0"])
+    assert result.exit_code == 2 and "--repeats must be >= 1" in result.stderr
+    assert "Traceback" not in result.output

@@ -140,6 +140,7 @@ def rating_bench(
     _report("recplug bench rating", rows, json_out)
     for row in rows:
         theirs = f", {row.alternative} {row.alternative_rmse:.4f}" if row.alternative_rmse == row.alternative_rmse else ""
-        _console().print(f"{row.kernel.split()[0]} mean test RMSE over the folds: recplug {row.ours_rmse:.4f}{theirs}")
+        _console().print(f"{row.kernel.split()[0]} mean test RMSE over the folds: recplug {row.ours_rmse:.4f}{theirs}",
+                         markup=False)
     if note:
-        _console().print(note)
+        _console().print(note, markup=False)
