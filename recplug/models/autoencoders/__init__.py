@@ -1,0 +1,1 @@
+"""Autoencoders over user rows: autoencoder, autorec, cdae, multdae, multvae."""
