@@ -288,3 +288,23 @@ def test_data_without_ratings_is_one_data_error_and_no_run(tmp_path):
         with pytest.raises(DataError, match="task 'rating' needs ratings, but 'plain' has none.*rating=COL"):
             run_eval(request(path, db, split=split, split_params=params))
     assert not db.exists()  # checked before the store is created
+
+
+def test_eval_task_rating_prints_fallbacks_and_a_lower_is_better_table(data, tmp_path):
+    from typer.testing import CliRunner
+
+    from recplug.cli.app import app
+
+    db = tmp_path / "r.sqlite"
+    result = CliRunner().invoke(app, ["eval", "itemmeans", "constant", "--dataset", str(data), "--task", "rating",
+                                      "--split", "kfold", "--folds", "3", "--threads", "1", "--device", "cpu",
+                                      "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    outcomes = [line for line in result.stderr.splitlines() if line.startswith("✓")]
+    assert len(outcomes) == 6 and outcomes[0].startswith("✓ itemmeans (seed 0, fold 0) fit")
+    fallbacks = {r.id: r.split_summary["fallback_predictions"] for r in stored(db)}
+    first = min(fallbacks)
+    assert outcomes[0].endswith(f", {fallbacks[first]} fallback prediction{'' if fallbacks[first] == 1 else 's'}")
+    assert "RMSE ↓" in result.stdout and "MAE ↓" in result.stdout and "FCP" in result.stdout
+    assert "1 × 3" in result.stdout and "protocol rating" in result.stdout
+    assert "lower is better (RMSE, MAE)" in result.stdout
