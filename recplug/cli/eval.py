@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 err = Console(stderr=True)
 
+#: options of the ranking task and their defaults; ``--task rating`` refuses other values
+RANKING_DEFAULTS = {"--k": "5,10,20,50", "--metrics": "hr,recall,ndcg,mrr,precision,map",
+                    "--ties": "random", "--sampler": "uniform"}
+
 
 def tie_warning(outcome: RunOutcome) -> str | None:
     """The warning line for a run whose top-K cuts were mostly decided by ties, else None."""
@@ -128,9 +132,10 @@ def eval_command(
     folds: Optional[int] = typer.Option(None, "--folds", help="--split kfold: number of folds (>= 2, default 5); "
                                                               "every fold is run."),
     target: Optional[str] = typer.Option(None, "--target", help="temporal split only: all (default) or next."),
-    k: str = typer.Option("5,10,20,50", "--k", help="Cut-offs, comma-separated."),
-    metrics: str = typer.Option("hr,recall,ndcg,mrr,precision,map", "--metrics", help="Per-user metrics, comma-separated."),
-    ties: str = typer.Option("random", "--ties", help="random (seeded, same for every model) | pessimistic | optimistic."),
+    k: str = typer.Option(RANKING_DEFAULTS["--k"], "--k", help="Cut-offs, comma-separated."),
+    metrics: str = typer.Option(RANKING_DEFAULTS["--metrics"], "--metrics", help="Per-user metrics, comma-separated."),
+    ties: str = typer.Option(RANKING_DEFAULTS["--ties"], "--ties",
+                             help="random (seeded, same for every model) | pessimistic | optimistic."),
     seed: int = typer.Option(0, "--seed", help="First seed (>= 0)."),
     seeds: int = typer.Option(1, "--seeds", help="Number of seeds (>= 1): seed, seed+1, ..."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N]."),
@@ -143,7 +148,7 @@ def eval_command(
     refit: bool = typer.Option(False, "--refit", help="After early stopping, refit on train + validation for "
                                                       "the best epoch count, then test."),
     negatives: Optional[int] = typer.Option(None, "--negatives", help="Sampled evaluation with N negatives (paper reproduction only)."),
-    sampler: str = typer.Option("uniform", "--sampler", help="uniform | popularity (with --negatives)."),
+    sampler: str = typer.Option(RANKING_DEFAULTS["--sampler"], "--sampler", help="uniform | popularity (with --negatives)."),
     batch_size: int = typer.Option(1024, "--batch-size", help="Users scored at once (results do not depend on it)."),
     threads: int = typer.Option(0, "--threads", help="Threads for kernels and torch (0 = all cores)."),
     db: Optional[Path] = typer.Option(None, "--db", help="Results store (SQLite); default under the user data dir."),
@@ -201,6 +206,13 @@ def build_request(*, models, dataset, data, task, split, folds, target, k, metri
     if split == "kfold" and task != "rating":
         raise ConfigError(f"--split kfold cross-validates ratings: add --task rating (got --task {task}); "
                           "for ranking use loo, ratio or temporal")
+    if task == "rating":
+        given = {"--k": k, "--metrics": metrics, "--ties": ties, "--sampler": sampler}
+        changed = [flag for flag, value in given.items() if value != RANKING_DEFAULTS[flag]]
+        if changed:
+            raise ConfigError(f"{', '.join(changed)} appl{'ies' if len(changed) == 1 else 'y'} to --task "
+                              "ranking; --task rating reports RMSE, MAE and FCP: drop "
+                              f"{'it' if len(changed) == 1 else 'them'}")
     if folds is not None:
         if split != "kfold":
             raise ConfigError(f"--folds applies to --split kfold only (got --split {split}); drop --folds")
