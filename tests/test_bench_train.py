@@ -19,6 +19,7 @@ CALLS = []
 TARGET = 1.5
 PARAMS = {}
 ALTERNATIVE = "a toy loop"
+LABEL = "toy settings"
 
 def one_epoch(train, params, *, seed, threads):
     CALLS.append((train.n_users, dict(params), seed, threads))
@@ -45,6 +46,7 @@ def test_a_new_module_is_a_new_choice_and_gets_the_models_params(extra_straight)
     data = ml1m_shaped(n_users=30, n_items=100, interactions=700, seed=3)
     [row] = run("pop", repeats=2, data=data, threads=1)
     assert row.kernel == "pop epoch" and row.alternative == "a toy loop" and row.target == 1.5
+    assert row.shape == f"30x100 nnz={data.csr.nnz:,}, toy settings, cpu threads=1"
     calls = sys.modules["recplug.bench.straight.pop"].CALLS
     assert len(calls) == 3  # one warm-up and two timed rounds
     assert calls[0] == (30, {}, 0, 1)  # Popularity has no hyperparameters; seed 0; threads as asked

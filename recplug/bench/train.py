@@ -82,8 +82,9 @@ def run(model: str = "bpr", repeats: int = 3, *, threads: int = 2, data: TrainDa
 
     with limited_threads(threads):
         ours_s, alternative_s = paired_medians(ours, theirs, repeats, min_seconds=0.0)  # epochs are long
-    batch = f" batch={params['batch_size']}" if "batch_size" in params else ""
-    shape = f"{train.n_users}x{train.n_items} nnz={train.csr.nnz:,}{batch} cpu threads={threads}"
+    settings = alternative.label or (f"batch={params['batch_size']}" if "batch_size" in params else "")
+    shape = ", ".join(filter(None, [f"{train.n_users}x{train.n_items} nnz={train.csr.nnz:,}", settings,
+                                    f"cpu threads={threads}"]))
     return [BenchRow(kernel=f"{model} epoch", shape=shape, ours_s=ours_s, alternative=alternative.alternative,
                      alternative_s=alternative_s, target=alternative.target)]
 

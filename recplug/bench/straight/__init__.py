@@ -17,7 +17,8 @@ and optimizer trained one epoch the way most code does (NumPy negatives, a defau
   model's defaults (e.g. ``{"factors": 64, "batch_size": 1024}``), used by both sides.
 - ``ALTERNATIVE: str`` (optional) -- how the straightforward side trains, for the report
   (default :data:`DEFAULT_ALTERNATIVE`).
-- ``LABEL: str`` (optional) -- the settings worth printing next to the model name.
+- ``LABEL: str`` (optional) -- the settings worth printing in the row's shape (default: the
+  batch size).
 
 Both sides time one full epoch including building the network; see
 :mod:`recplug.bench.train`. Shared by the straight modules: :func:`numpy_negatives`.

@@ -11,7 +11,7 @@ from recplug.contract import TrainData
 
 TARGET = 2.0
 PARAMS = {"factors": 64, "batch_size": 1024}
-LABEL = "64 factors, batches of 1,024"
+LABEL = "64 factors, batch=1024"
 
 
 def one_epoch(train: TrainData, params: dict[str, Any], *, seed: int, threads: int) -> None:

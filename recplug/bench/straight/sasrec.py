@@ -11,7 +11,7 @@ from recplug.contract import TrainData
 
 TARGET = 1.0  # compute-bound: the epoch is the same attention compute either way
 PARAMS = {"max_len": 200, "hidden": 50, "batch_size": 128, "loss": "bce"}
-LABEL = "max_len 200, hidden 50, batches of 128, bce"
+LABEL = "max_len 200, hidden 50, bce, batch=128"
 
 
 def one_epoch(train: TrainData, params: dict[str, Any], *, seed: int, threads: int) -> None:
