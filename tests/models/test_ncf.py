@@ -24,7 +24,7 @@ SMALL = {"factors": 4, "batch_size": 64}
 @parametrize_models(
     (GMF, SMALL),
     (MLP, {**SMALL, "layers": 2}),
-    (NeuMF, {**SMALL, "layers": 2}),
+    (NeuMF, {**SMALL, "layers": 2, "pretrain": False}),
     (NeuMF, {**SMALL, "layers": 1, "pretrain": True, "pretrain_epochs": 1}),
 )
 def test_conformance(model_check):
@@ -46,14 +46,15 @@ def test_tower_halves_from_twice_the_embedding_to_the_predictive_factors():
     assert sum(isinstance(m, torch.nn.ReLU) for m in branch.tower) == 3
 
 
-@pytest.mark.parametrize("cls", [GMF, MLP, NeuMF])
-def test_each_model_learns_the_clusters(cls, gen):
-    model = cls(epochs=10, lr=5e-3).fit(gen.train, options())
+@pytest.mark.parametrize("cls,params", [(GMF, {}), (MLP, {}), (NeuMF, {"pretrain": False}),
+                                        (NeuMF, {"pretrain_epochs": 5})])
+def test_each_model_learns_the_clusters(cls, params, gen):
+    model = cls(epochs=10, lr=5e-3, batch_size=256, **params).fit(gen.train, options())
     pop = Popularity().fit(gen.train, options())
     assert hit_rate(model, gen) > hit_rate(pop, gen) + 0.5
 
 
-@pytest.mark.parametrize("cls,params", [(MLP, {"layers": 2}), (NeuMF, {"layers": 2}), (GMF, {})])
+@pytest.mark.parametrize("cls,params", [(MLP, {"layers": 2}), (NeuMF, {"layers": 2, "pretrain_epochs": 1}), (GMF, {})])
 def test_scores_are_the_training_logits_of_every_pair_whatever_the_item_chunk(cls, params, gen, monkeypatch):
     # the scoring path splits the first tower layer and runs items in chunks; it must give the
     # logits training optimises, also when the items span several chunks
@@ -106,7 +107,7 @@ def test_gmf_evaluation_takes_the_fused_factor_path_with_the_same_metrics(monkey
 def test_pretrained_neumf_starts_from_alpha_weighted_gmf_and_mlp(gen):
     # with a vanishing fine-tuning step the NeuMF scores are alpha·GMF + (1 - alpha)·MLP of the
     # two pretraining fits (same hyperparameters, seeds derived from the fit seed)
-    shared = dict(factors=4, lr=5e-3, batch_size=128, init_std=0.05)
+    shared = dict(factors=4, lr=5e-3, reg=1e-3, batch_size=128, init_std=0.05)
     alpha, seed = 0.3, 4
     neumf = NeuMF(layers=2, pretrain=True, pretrain_epochs=3, alpha=alpha, finetune_lr=1e-30, **shared)
     reports = []
@@ -118,7 +119,7 @@ def test_pretrained_neumf_starts_from_alpha_weighted_gmf_and_mlp(gen):
     expected = alpha * to_numpy(gmf.score(batch)) + (1 - alpha) * to_numpy(mlp.score(batch))
     np.testing.assert_allclose(to_numpy(neumf.score(batch)), expected, rtol=1e-4, atol=1e-5)
     assert isinstance(neumf.optimizer(neumf.module_), torch.optim.SGD)
-    assert isinstance(NeuMF().optimizer(neumf.module_), torch.optim.Adam)
+    assert isinstance(NeuMF(pretrain=False).optimizer(neumf.module_), torch.optim.Adam)
 
 
 def test_ctrl_c_during_pretraining_stops_the_whole_fit(gen, monkeypatch):
@@ -144,6 +145,6 @@ def test_declared_constraints_reject_before_any_data(cls, params, message, gen):
 
 def test_same_seed_same_scores_other_seed_differs(gen):
     batch = batch_of(gen.train, gen.users[:30])
-    fit = lambda seed: to_numpy(NeuMF(factors=4, epochs=2).fit(gen.train, options(seed=seed)).score(batch))
+    fit = lambda seed: to_numpy(NeuMF(factors=4, epochs=2, pretrain_epochs=1).fit(gen.train, options(seed=seed)).score(batch))
     np.testing.assert_array_equal(fit(1), fit(1))
     assert not np.array_equal(fit(1), fit(2))

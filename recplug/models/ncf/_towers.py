@@ -127,6 +127,12 @@ class PointwiseNCF(TorchModel):
     def pair_logits(self, users: Any, items: Any) -> tuple[Any, tuple[Any, ...]]:  # pragma: no cover
         raise NotImplementedError
 
+    def optimizer(self, module: Any) -> Any:
+        """Adam with the ``lr`` hyperparameter, its multi-tensor form (the same numbers, fewer calls)."""
+        import torch
+
+        return torch.optim.Adam(module.parameters(), lr=float(self.lr), foreach=True)
+
     def prepare(self, train: TrainData, options: FitOptions) -> None:
         self._sampler = NegativeSampler(train.csr, threads=int(options.threads or 0))
         self._pairs = self._sampler.positive_pairs()

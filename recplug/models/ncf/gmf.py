@@ -23,8 +23,8 @@ class GMF(PointwiseNCF, TorchFactorModel):
 
     parameter_constraints = dict(SHARED_CONSTRAINTS)
 
-    def __init__(self, factors: int = 8, lr: float = 1e-3, reg: float = 0.0, n_negatives: int = 4,
-                 batch_size: int = 256, epochs: int = 100, init_std: float = 0.01, eval_every: int = 1):
+    def __init__(self, factors: int = 32, lr: float = 2e-3, reg: float = 1e-4, n_negatives: int = 4,
+                 batch_size: int = 1024, epochs: int = 100, init_std: float = 0.01, eval_every: int = 1):
         self.factors = factors
         self.lr = lr
         self.reg = reg

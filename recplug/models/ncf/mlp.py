@@ -22,8 +22,8 @@ class MLP(PointwiseNCF):
 
     parameter_constraints = {**SHARED_CONSTRAINTS, "layers": LAYERS}
 
-    def __init__(self, factors: int = 8, layers: int = 3, lr: float = 1e-3, reg: float = 0.0,
-                 n_negatives: int = 4, batch_size: int = 256, epochs: int = 100, init_std: float = 0.01,
+    def __init__(self, factors: int = 8, layers: int = 3, lr: float = 2e-3, reg: float = 0.0,
+                 n_negatives: int = 4, batch_size: int = 1024, epochs: int = 100, init_std: float = 0.01,
                  eval_every: int = 1):
         self.factors = factors
         self.layers = layers

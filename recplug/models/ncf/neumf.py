@@ -40,10 +40,10 @@ class NeuMF(PointwiseNCF):
         "finetune_lr": Real(0, None, closed="neither", search=(1e-4, 1e-1, "log")),
     }
 
-    def __init__(self, factors: int = 8, layers: int = 3, lr: float = 1e-3, reg: float = 0.0,
-                 n_negatives: int = 4, batch_size: int = 256, epochs: int = 100, init_std: float = 0.01,
-                 eval_every: int = 1, pretrain: bool = False, alpha: float = 0.5, pretrain_epochs: int = 20,
-                 finetune_lr: float = 1e-3):
+    def __init__(self, factors: int = 8, layers: int = 3, lr: float = 2e-3, reg: float = 0.0,
+                 n_negatives: int = 4, batch_size: int = 1024, epochs: int = 100, init_std: float = 0.01,
+                 eval_every: int = 1, pretrain: bool = True, alpha: float = 0.5, pretrain_epochs: int = 20,
+                 finetune_lr: float = 1e-2):
         self.factors = factors
         self.layers = layers
         self.lr = lr
@@ -72,8 +72,8 @@ class NeuMF(PointwiseNCF):
         import torch
 
         if self.pretrain:
-            return torch.optim.SGD(module.parameters(), lr=float(self.finetune_lr))
-        return torch.optim.Adam(module.parameters(), lr=float(self.lr))
+            return torch.optim.SGD(module.parameters(), lr=float(self.finetune_lr), foreach=True)
+        return super().optimizer(module)
 
     def prepare(self, train: TrainData, options: FitOptions) -> None:
         if self.pretrain:
