@@ -179,3 +179,21 @@ def test_paper_defaults():
     assert MultDAE().get_params()["hidden"] == 600 and MultDAE().get_params()["dropout"] == 0.5
     assert AutoRec().get_params()["hidden"] == 500 and CDAE().activation == "sigmoid"
     assert (AutoEncoder().width, AutoEncoder().bottleneck) == (64, 32)
+
+
+# ---- the bench pieces ------------------------------------------------------------------
+
+def test_the_straight_multvae_is_a_valid_bench_module_and_trains(gen):
+    from recplug.bench import straight
+
+    module = straight.load("multvae")
+    assert module.target == 2.0
+    params = dict(MultVAE().get_params(), hidden=16, latent=4, batch_size=64)
+    module.one_epoch(gen.train, params, seed=0, threads=1)
+
+
+def test_peak_rss_of_a_fit_and_evaluation_in_a_fresh_process():
+    from recplug.bench.straight.multvae import peak_rss
+
+    rss = peak_rss(shape=(400, 300, 6000))
+    assert 50 * 2**20 < rss < 4 * 2**30
