@@ -51,6 +51,22 @@ inline double dot_sum(const double* __restrict q, const double* __restrict p, co
     return s;
 }
 
+constexpr int64_t kAhead = 4;  // ratings ahead whose factor rows are prefetched
+
+inline void prefetch_row(const double* row, int64_t d) {
+    for (int64_t f = 0; f < d; f += 8) __builtin_prefetch(row + f, 1);
+}
+
+// p += lr_p (err q - reg_p p), q += lr_q (err p - reg_q q), both from the old values.
+inline void sgd_pair(double* __restrict p, double* __restrict q, double err, double lr_p, double reg_p,
+                     double lr_q, double reg_q, int64_t d) {
+    for (int64_t f = 0; f < d; ++f) {
+        const double puf = p[f], qif = q[f];
+        p[f] = puf + lr_p * (err * qif - reg_p * puf);
+        q[f] = qif + lr_q * (err * puf - reg_q * qif);
+    }
+}
+
 // One SGD pass of biased MF over ratings[order[0..m)]:
 //   est = global_mean + bu[u] + bi[i] + qi[i] . pu[u],  err = r - est
 //   bu += lr_bu (err - reg_bu bu);  bi += lr_bi (err - reg_bi bi)            (biased only)
@@ -61,24 +77,26 @@ inline double svd_epoch(const int32_t* users, const int32_t* items, const float*
                         const int64_t* order, int64_t m, double global_mean, bool biased,
                         const Rates& rates, double* bu, double* bi, double* pu, double* qi, int64_t d) {
     double sse = 0.0;
+    const Rates r = rates;
     for (int64_t t = 0; t < m; ++t) {
+        if (t + kAhead < m) {
+            const int64_t k2 = order[t + kAhead];
+            prefetch_row(pu + static_cast<int64_t>(users[k2]) * d, d);
+            prefetch_row(qi + static_cast<int64_t>(items[k2]) * d, d);
+        }
         const int64_t k = order[t];
         const int64_t u = users[k], i = items[k];
-        double* __restrict p = pu + u * d;
-        double* __restrict q = qi + i * d;
+        double* p = pu + u * d;
+        double* q = qi + i * d;
         double est = global_mean + dot(q, p, d);
         if (biased) est += bu[u] + bi[i];
         const double err = static_cast<double>(ratings[k]) - est;
         sse += err * err;
         if (biased) {
-            bu[u] += rates.lr_bu * (err - rates.reg_bu * bu[u]);
-            bi[i] += rates.lr_bi * (err - rates.reg_bi * bi[i]);
+            bu[u] += r.lr_bu * (err - r.reg_bu * bu[u]);
+            bi[i] += r.lr_bi * (err - r.reg_bi * bi[i]);
         }
-        for (int64_t f = 0; f < d; ++f) {
-            const double puf = p[f], qif = q[f];
-            p[f] = puf + rates.lr_pu * (err * qif - rates.reg_pu * puf);
-            q[f] = qif + rates.lr_qi * (err * puf - rates.reg_qi * qif);
-        }
+        sgd_pair(p, q, err, r.lr_pu, r.reg_pu, r.lr_qi, r.reg_qi, d);
     }
     return sse;
 }
