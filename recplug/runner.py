@@ -99,9 +99,12 @@ class RunOutcome:
 
     @property
     def label(self) -> str:
-        """``"svd (seed 0, fold 2)"`` / ``"bpr (seed 0)"``."""
-        fold = "" if self.fold is None else f", fold {self.fold}"
-        return f"{self.model} (seed {self.seed}{fold})"
+        return run_label(self.model, self.seed, self.fold)
+
+
+def run_label(model: str, seed: int, fold: int | None = None) -> str:
+    """How a run is named in messages: ``"svd (seed 0, fold 2)"``, ``"bpr (seed 0)"``."""
+    return f"{model} (seed {seed}{'' if fold is None else f', fold {fold}'})"
 
 
 class EvalInterrupted(RecplugError):
@@ -212,12 +215,11 @@ def _check_rating_request(request: EvalRequest) -> None:
 def check_task(name: str, cls: type, task: str) -> None:
     """ConfigError (naming ``task``) when a ranking model is asked for ratings: it has no
     ``tags.task == "rating"`` or no ``predict``."""
-    if task != "rating":
-        return
-    declared = getattr(getattr(cls, "tags", None), "task", "ranking")
-    if declared != "rating" or not callable(getattr(cls, "predict", None)):
-        raise ConfigError(f"task 'rating' needs rating models, but {name} is a ranking model "
-                          f"(tags.task={declared!r}{'' if callable(getattr(cls, 'predict', None)) else ', no predict'}); "
+    from recplug.evaluation.rating import not_a_rating_model
+
+    why = not_a_rating_model(cls) if task == "rating" else None
+    if why is not None:
+        raise ConfigError(f"task 'rating' needs rating models, but {name} is a ranking model ({why}); "
                           "drop it, or evaluate it under the ranking task")
 
 
@@ -447,7 +449,7 @@ def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, 
     if claim.status == "busy":
         return RunOutcome(name, seed, "busy", claim.run_id, error=f"being run by {claim.owner}", fold=fold)
     run_id = claim.run_id
-    what = RunOutcome(name, seed, "running", run_id, fold=fold).label
+    what = run_label(name, seed, fold)
     try:
         with store.keep_alive(run_id):
             return _fit_and_evaluate(store, request, plan, seed, split, config, run_id, reporter)
@@ -504,7 +506,7 @@ def _fit_and_evaluate(store, request: EvalRequest, plan: PlannedModel, seed: int
                       config: EvalConfig, run_id: int, reporter: Reporter) -> RunOutcome:
     name, device = plan.name, plan.device
     fold = split.params.get("fold")
-    label = RunOutcome(name, seed, "running", run_id, fold=fold).label
+    label = run_label(name, seed, fold)
     validator = _validator(request, split, config, device)
     progress = reporter.fit_started(name, seed, request.max_epochs)
     options = FitOptions(device=device, seed=seed, threads=request.threads or 0,

@@ -38,7 +38,7 @@ from recplug.splits.base import Split
 from recplug.vocabulary import RATING_METRICS, RATING_PER_USER, RATING_PROTOCOL, higher_is_better
 
 __all__ = ["RatingConfig", "RatingValidator", "check_rating_model", "evaluate_rating",
-           "fcp", "rating_scale"]
+           "fcp", "not_a_rating_model", "rating_scale"]
 
 
 @dataclass(frozen=True)
@@ -53,17 +53,25 @@ class RatingConfig:
             raise ConfigError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
 
 
-def check_rating_model(model: Any) -> None:
-    """EvaluationError unless ``model`` (a class or an instance) declares ``tags.task ==
-    "rating"`` and has ``predict``."""
-    cls = model if isinstance(model, type) else type(model)
+def not_a_rating_model(model: Any) -> str | None:
+    """Why ``model`` (a class or an instance) cannot predict ratings, e.g.
+    ``"tags.task='ranking', no predict"``; None for a rating model (``tags.task ==
+    "rating"`` and a ``predict``)."""
     task = getattr(getattr(model, "tags", None), "task", "ranking")
-    if task != "rating" or not callable(getattr(model, "predict", None)):
+    has_predict = callable(getattr(model, "predict", None))
+    if task == "rating" and has_predict:
+        return None
+    return f"tags.task={task!r}" + ("" if has_predict else ", no predict")
+
+
+def check_rating_model(model: Any) -> None:
+    """EvaluationError unless ``model`` (a class or an instance) is a rating model."""
+    why = not_a_rating_model(model)
+    if why is not None:
+        cls = model if isinstance(model, type) else type(model)
         raise EvaluationError(
-            f"{cls.__name__} is a ranking model (tags.task={task!r}"
-            f"{'' if callable(getattr(model, 'predict', None)) else ', no predict'}); the rating task "
-            "needs a model with tags.task='rating' and predict(users, items); evaluate it under "
-            "the ranking protocol instead")
+            f"{cls.__name__} is a ranking model ({why}); the rating task needs a model with "
+            "tags.task='rating' and predict(users, items); evaluate it under the ranking protocol instead")
 
 
 def rating_scale(train: Interactions) -> tuple[float, float]:
