@@ -203,10 +203,9 @@ def check_request(request: EvalRequest) -> None:
 
 
 def _check_rating_request(request: EvalRequest) -> None:
-    names = {m.lower(): m for m in RATING_METRICS}
-    if request.valid_metric.strip().lower() not in names:
-        raise ConfigError(f"validation_metric {request.valid_metric!r} is not a rating metric; under "
-                          f"task='rating' use one of {', '.join(RATING_METRICS)} (default RMSE)")
+    from recplug.evaluation.rating import rating_metric
+
+    rating_metric(request.valid_metric)
     if request.eval_config.negatives is not None:
         raise ConfigError(f"negatives={request.eval_config.negatives} samples negatives for ranking; "
                           "task='rating' predicts the held-out ratings themselves: drop negatives")
@@ -396,7 +395,9 @@ def training_spec(plan: PlannedModel, request: EvalRequest) -> dict[str, Any]:
 def canonical_valid_metric(request: EvalRequest) -> str:
     """The validation metric as stored: ``NDCG@10`` (ranking), ``RMSE`` (rating)."""
     if request.task == "rating":
-        return {m.lower(): m for m in RATING_METRICS}[request.valid_metric.strip().lower()]
+        from recplug.evaluation.rating import rating_metric
+
+        return rating_metric(request.valid_metric)
     from recplug.evaluation.config import metric_name
     from recplug.evaluation.validation import parse_metric
 

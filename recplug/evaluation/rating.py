@@ -38,7 +38,7 @@ from recplug.splits.base import Split
 from recplug.vocabulary import RATING_METRICS, RATING_PER_USER, RATING_PROTOCOL, higher_is_better
 
 __all__ = ["RatingConfig", "RatingValidator", "check_rating_model", "evaluate_rating",
-           "fcp", "not_a_rating_model", "rating_scale"]
+           "fcp", "not_a_rating_model", "rating_metric", "rating_scale"]
 
 
 @dataclass(frozen=True)
@@ -185,17 +185,23 @@ def evaluate_rating(model: Any, split: Split, which: str = "test", *,
                             "rating_scale": [low, high], "fallback_predictions": fallback})
 
 
+def rating_metric(name: Any) -> str:
+    """The canonical name of a rating metric (``"rmse"`` -> ``"RMSE"``); ConfigError naming
+    ``validation_metric`` for anything else."""
+    names = {m.lower(): m for m in RATING_METRICS}
+    if not isinstance(name, str) or name.strip().lower() not in names:
+        raise ConfigError(f"validation_metric {name!r} is not a rating metric; under the rating task "
+                          f"use one of {', '.join(RATING_METRICS)} (default RMSE)")
+    return names[name.strip().lower()]
+
+
 class RatingValidator:
     """The early-stopping hook of rating models: ``metric`` (RMSE, MAE or FCP) of the
     model's predictions for ``split.validation``. ``higher_is_better`` is False for RMSE
     and MAE, so the Trainer keeps the lowest."""
 
     def __init__(self, split: Split, metric: str = "RMSE", config: RatingConfig | None = None):
-        names = {m.lower(): m for m in RATING_METRICS}
-        if not isinstance(metric, str) or metric.strip().lower() not in names:
-            raise ConfigError(f"validation_metric {metric!r} is not a rating metric; use one of "
-                              f"{', '.join(RATING_METRICS)}")
-        self.metric = names[metric.strip().lower()]
+        self.metric = rating_metric(metric)
         self.higher_is_better = higher_is_better(self.metric)
         self.split = split
         self.config = config or RatingConfig()
