@@ -196,3 +196,22 @@ def test_validation_rows_are_never_test_rows():
 
     RatingValidator(split)(Spy())
     assert sorted(seen) == sorted(zip(split.validation.users.tolist(), split.validation.items.tolist()))
+
+
+def test_rmse_mae_and_fcp_equal_surprises_accuracy_module():
+    accuracy = pytest.importorskip("surprise.accuracy")  # the optional bench extra
+    rng = np.random.default_rng(5)
+    n = 400
+    users, items = rng.integers(0, 30, n), rng.integers(0, 50, n)
+    keep = np.unique(users * 50 + items, return_index=True)[1]  # distinct pairs
+    users, items = users[keep], items[keep]
+    ratings = rng.integers(1, 6, len(users)).astype(np.float32)
+    test = part(users, items, ratings, n_users=30, n_items=50)
+    train = part(np.arange(30), np.arange(30), np.where(np.arange(30) % 2, 5, 1), n_users=30, n_items=50)  # 1..5
+    table = {(int(u), int(i)): float(np.clip(rng.normal(3, 1), 1, 5)) for u, i in zip(users, items)}
+    result = evaluate_rating(Table(table), hand_split(test, train=train))
+    predictions = [(int(u), int(i), float(r), float(np.float32(table[(int(u), int(i))])), {})
+                   for u, i, r in zip(users, items, ratings)]
+    assert result.summary["RMSE"] == pytest.approx(accuracy.rmse(predictions, verbose=False), rel=1e-6)
+    assert result.summary["MAE"] == pytest.approx(accuracy.mae(predictions, verbose=False), rel=1e-6)
+    assert result.summary["FCP"] == pytest.approx(accuracy.fcp(predictions, verbose=False))
