@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from recplug.errors import ConfigError, LeaderboardError, StoreError
-from recplug.vocabulary import RATING_METRICS, RATING_PROTOCOL
+from recplug.vocabulary import RATING_PROTOCOL
 
 #: the columns of a ranking leaderboard unless --metrics says otherwise
 DEFAULT_METRICS = "NDCG@10,Recall@10,HR@10,MRR@10"
@@ -100,8 +100,8 @@ def leaderboard(
     if bootstrap < 0:
         raise ConfigError(f"--bootstrap must be >= 0, got {bootstrap}")
     protocol = _protocol(task, protocol)
-    if metrics is None:
-        metrics = ",".join(RATING_METRICS) if protocol == RATING_PROTOCOL else DEFAULT_METRICS
+    if metrics is None:  # rating runs store RMSE, MAE and FCP (when defined): all of them
+        metrics = "all" if protocol == RATING_PROTOCOL else DEFAULT_METRICS
     names = _metric_list(metrics)
     path = db if db is not None else default_store_path()
     if not path.is_file():
