@@ -197,3 +197,57 @@ def test_peak_rss_of_a_fit_and_evaluation_in_a_fresh_process():
 
     rss = peak_rss(shape=(400, 300, 6000))
     assert 50 * 2**20 < rss < 4 * 2**30
+
+
+# ---- I-AutoRec (rating task) -------------------------------------------------------------
+
+from recplug.models.autoencoders.autorec_rating import AutoRecRating  # noqa: E402
+
+
+@parametrize_models((AutoRecRating, {"hidden": 16, "epochs": 2, "batch_size": 16}))
+def test_rating_autorec_conformance(model_check):
+    model_check()
+
+
+def low_rank_ratings(seed=0, n_users=120, n_items=80, per_user=30):
+    """Ratings 1..5 from biases and a rank-2 interaction; the last user and item have none."""
+    from recplug.contract import TrainData
+    from recplug.data.interactions import Interactions, Vocabulary
+
+    rng = np.random.default_rng(seed)
+    p, q = rng.normal(0, 0.8, (n_users, 2)), rng.normal(0, 0.8, (n_items, 2))
+    users = np.repeat(np.arange(n_users - 1), per_user)
+    items = np.concatenate([rng.choice(n_items - 1, per_user, replace=False) for _ in range(n_users - 1)])
+    ratings = np.clip(np.round(3.4 + np.einsum("nd,nd->n", p[users], q[items])
+                               + rng.normal(0, 0.3, len(users))), 1, 5).astype(np.float32)
+    cut = int(0.8 * len(users))
+    order = rng.permutation(len(users))
+    users, items, ratings = users[order].astype(np.int32), items[order].astype(np.int32), ratings[order]
+    train = TrainData(Interactions(users[:cut], items[:cut], Vocabulary(np.arange(n_users)),
+                                   Vocabulary(np.arange(n_items)), ratings=ratings[:cut]))
+    return train, users[cut:], items[cut:], ratings[cut:]
+
+
+def test_rating_autorec_beats_the_mean_and_falls_back_to_it():
+    train, users, items, ratings = low_rank_ratings()
+    model = AutoRecRating(hidden=50, epochs=60, reg=1.0, lr=3e-3, batch_size=16).fit(train, options())
+    rmse = float(np.sqrt(np.mean((model.predict(users, items) - ratings) ** 2)))
+    mean = float(train.ratings.astype(np.float64).mean())
+    assert rmse < 0.9 * float(np.sqrt(np.mean((ratings - mean) ** 2)))
+    cold = model.predict(np.array([train.n_users - 1, 0, 10**6]), np.array([0, train.n_items - 1, 0]))
+    np.testing.assert_allclose(cold, mean, rtol=1e-6)
+    clipped = model.predict(users, items)
+    assert clipped.min() >= 1.0 and clipped.max() <= 5.0
+    scores = to_numpy(model.score(batch_of(train, np.array([3, 7]))))
+    assert scores.shape == (2, train.n_items)
+
+
+def test_rating_autorec_does_not_depend_on_the_thread_count():
+    """tests/models/test_thread_independence.py fits on data without ratings; this is its check
+    for the rating network, on rated data."""
+    from recplug.contract import FitOptions
+
+    train, users, items, _ = low_rank_ratings()
+    runs = [AutoRecRating(epochs=2).fit(train, FitOptions(device="cpu", seed=11, threads=t)) for t in (1, 2)]
+    np.testing.assert_array_equal(runs[0].predict(users, items), runs[1].predict(users, items))
+    assert [r.loss for r in runs[0].train_result_.history] == [r.loss for r in runs[1].train_result_.history]
