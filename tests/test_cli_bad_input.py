@@ -83,6 +83,7 @@ CASES = [
     ("device-cuda-x", [*EVAL, "pop", "--device", "cuda:x"], USAGE, ["--device", "cuda:N"]),
     # the rating task (baseline: a rating model; pop: a ranking one)
     ("task-bogus", [*EVAL, "pop", "--task", "bogus"], USAGE, ["--task", "ranking, rating", "bogus"]),
+    ("task-bogus-kfold", [*EVAL, "baseline", "--task", "bogus", "--split", "kfold"], USAGE, ["--task", "bogus"]),
     ("task-rating-ranking-model", [*EVAL, "pop", "--task", "rating"], USAGE, ["--task", "pop", "ranking model"]),
     ("kfold-without-task-rating", [*EVAL, "baseline", "--split", "kfold"], USAGE, ["--split kfold", "--task rating"]),
     ("folds-one", [*EVAL, "baseline", "--task", "rating", "--split", "kfold", "--folds", "1"], USAGE, ["--folds", ">= 2"]),

@@ -190,7 +190,7 @@ def build_request(*, models, dataset, data, task, split, folds, target, k, metri
     """The request of an ``eval`` invocation; ConfigError naming the flag for a bad value."""
     from recplug.evaluation import EvalConfig
     from recplug.params import parse_overrides
-    from recplug.runner import EvalRequest
+    from recplug.runner import TASKS, EvalRequest
 
     if seeds < 1:
         raise ConfigError(f"--seeds must be >= 1 (how many seeds to run), got {seeds}")
@@ -203,6 +203,8 @@ def build_request(*, models, dataset, data, task, split, folds, target, k, metri
         if split != "temporal":
             raise ConfigError(f"--target applies to --split temporal only (got --split {split}); drop --target")
         split_params["target"] = target
+    if task not in TASKS:
+        raise ConfigError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
     if split == "kfold" and task != "rating":
         raise ConfigError(f"--split kfold cross-validates ratings: add --task rating (got --task {task}); "
                           "for ranking use loo, ratio or temporal")
