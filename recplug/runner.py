@@ -123,7 +123,8 @@ class Reporter(Protocol):
     """What the runner tells its caller (the CLI draws progress bars from it)."""
 
     def stage(self, message: str) -> None: ...
-    def fit_started(self, model: str, seed: int, max_epochs: int | None) -> Callable[[EpochReport], None]: ...
+    def fit_started(self, model: str, seed: int, max_epochs: int | None, *,
+                    fold: int | None = None) -> Callable[[EpochReport], None]: ...
     def fit_finished(self, model: str, seed: int) -> None: ...
     def outcome(self, outcome: RunOutcome) -> None: ...
 
@@ -132,7 +133,7 @@ class SilentReporter:
     def stage(self, message: str) -> None:
         pass
 
-    def fit_started(self, model: str, seed: int, max_epochs: int | None):
+    def fit_started(self, model: str, seed: int, max_epochs: int | None, *, fold: int | None = None):
         return lambda report: None
 
     def fit_finished(self, model: str, seed: int) -> None:
@@ -509,7 +510,7 @@ def _fit_and_evaluate(store, request: EvalRequest, plan: PlannedModel, seed: int
     fold = split.params.get("fold")
     label = run_label(name, seed, fold)
     validator = _validator(request, split, config, device)
-    progress = reporter.fit_started(name, seed, request.max_epochs)
+    progress = reporter.fit_started(name, seed, request.max_epochs, fold=fold)
     options = FitOptions(device=device, seed=seed, threads=request.threads or 0,
                          max_epochs=request.max_epochs, patience=request.patience,
                          progress=progress, validator=validator if validator.available else None)

@@ -302,6 +302,7 @@ def test_eval_task_rating_prints_fallbacks_and_a_lower_is_better_table(data, tmp
     assert result.exit_code == 0, result.output
     outcomes = [line for line in result.stderr.splitlines() if line.startswith("✓")]
     assert len(outcomes) == 6 and outcomes[0].startswith("✓ itemmeans (seed 0, fold 0) fit")
+    assert "fitting constant (seed 0, fold 2)" in result.stderr
     fallbacks = {r.id: r.split_summary["fallback_predictions"] for r in stored(db)}
     first = min(fallbacks)
     assert outcomes[0].endswith(f", {fallbacks[first]} fallback prediction{'' if fallbacks[first] == 1 else 's'}")

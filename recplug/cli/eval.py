@@ -56,12 +56,16 @@ class RichReporter:
         if not self.progress.console.is_terminal:
             self.progress.console.print(message, highlight=False, markup=False)
 
-    def fit_started(self, model: str, seed: int, max_epochs: Optional[int]) -> Callable[[EpochReport], None]:
-        self.stage(f"fitting {model} (seed {seed})")
-        self.fit_task = self.progress.add_task(f"{model} seed {seed}", total=max_epochs)
+    def fit_started(self, model: str, seed: int, max_epochs: Optional[int], *,
+                    fold: Optional[int] = None) -> Callable[[EpochReport], None]:
+        from recplug.runner import run_label
+
+        self.stage(f"fitting {run_label(model, seed, fold)}")
+        run = f"{model} seed {seed}" + ("" if fold is None else f" fold {fold}")
+        self.fit_task = self.progress.add_task(run, total=max_epochs)
 
         def on_epoch(report: EpochReport) -> None:
-            parts = [f"{model} seed {seed} epoch {report.epoch}"]
+            parts = [f"{run} epoch {report.epoch}"]
             if report.loss is not None:
                 parts.append(f"loss {report.loss:.4f}")
             if report.validation is not None:
