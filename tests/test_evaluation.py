@@ -298,3 +298,14 @@ def test_sampled_evaluation_does_not_import_the_evaluator():
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert "recplug.evaluation.collector" in imported
     assert "recplug.evaluation.evaluator" not in imported  # the Collector has its own home
+
+
+def test_only_sampled_protocols_count_as_sampled():
+    from recplug.evaluation.collector import EvalResult
+
+    def result(protocol):
+        return EvalResult(which="test", protocol=protocol, users=np.zeros(0, np.int32), per_user={},
+                          summary={}, boundary_tie_rate=None, seconds=0.0)
+
+    assert result("sampled:100:uniform").sampled
+    assert not result("full").sampled and not result("rating").sampled

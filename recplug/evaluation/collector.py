@@ -37,7 +37,7 @@ class EvalResult:
 
     @property
     def sampled(self) -> bool:
-        return self.protocol != "full"
+        return self.protocol.startswith("sampled:")
 
 
 def tie_priority(n_items: int, seed: int) -> np.ndarray:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recplug.contract import FitOptions
+from recplug.contract import FitOptions, TrainData
+from recplug.data.interactions import Interactions
 from recplug.discovery import discover, load_model_class
 from recplug.testing.checks import to_numpy
 from recplug.testing.generated import batch_of, chains
@@ -34,9 +35,19 @@ def data():
     return chains(seed=3, n_users=64, n_items=60, length=16)
 
 
+def train_for(cls, data) -> TrainData:
+    """Rating models need ratings: the same rows, rated 1..5 from a seeded draw."""
+    if cls.tags.task != "rating":
+        return data.train
+    rows = data.train.interactions
+    ratings = np.random.default_rng(0).integers(1, 6, len(rows)).astype(np.float32)
+    return TrainData(Interactions(rows.users, rows.items, rows.user_vocab, rows.item_vocab,
+                                  rows.timestamps, ratings, name="rated-chains"))
+
+
 def fitted(name: str, data, threads: int):
     cls, _ = load_model_class(name)
-    model = cls().fit(data.train, FitOptions(device="cpu", seed=11, threads=threads, max_epochs=EPOCHS))
+    model = cls().fit(train_for(cls, data), FitOptions(device="cpu", seed=11, threads=threads, max_epochs=EPOCHS))
     scores = to_numpy(model.score(batch_of(data.train, data.users)))
     losses = [report.loss for report in model.train_result_.history]
     return scores, losses
