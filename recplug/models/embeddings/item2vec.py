@@ -14,7 +14,7 @@ from recplug.training.losses import pointwise_bce
 from recplug.training.negatives import NegativeSampler
 from recplug.training.sequences import skipgram_pairs
 
-SIMILARITIES = ("cosine", "dot", "context")
+SIMILARITIES = ("context", "cosine")
 
 
 def keep_probabilities(counts: np.ndarray, threshold: float | None) -> np.ndarray:
@@ -41,13 +41,18 @@ class Item2Vec(TorchFactorModel):
     Σ_k log σ(-u_c · v_k)``, as the mean log loss over the 1 + ``negatives`` examples of
     each pair (that sum divided by 1 + ``negatives``); Adam.
 
-    Scores: a user's vector is the mean of the input vectors ``u`` of the distinct items
-    in the history the batch carries (validation items join it at test time), and item
-    ``j`` scores ``user · w_j``: ``similarity="cosine"`` uses unit-length input vectors on
-    both sides (the similar-items cosine of the paper), ``"dot"`` the raw input vectors,
-    ``"context"`` the raw input vectors for the history and the output vectors ``w = v``
-    for ``j`` (the trained skip-gram predictor). The factors are declared, so CPU
-    evaluation runs the fused top-K kernel. An empty history scores every item 0.
+    Scores: a user's vector is the mean of the input vectors ``u`` of the distinct items in
+    the history the batch carries (validation items join it at test time), and item ``j``
+    scores ``user · w_j``. ``similarity="context"`` (default): the raw input vectors for the
+    history and the output vectors ``w = v`` for ``j`` -- the trained skip-gram predictor;
+    with uniform negatives (``neg_alpha=0``) ``u_h · v_j`` estimates ``log p(j | h)`` up to
+    a constant, popularity included. ``"cosine"``: unit-length input vectors on both sides
+    (the paper's similar-items cosine). The factors are declared, so CPU evaluation runs
+    the fused top-K kernel. An empty history scores every item 0.
+
+    Defaults tuned on the validation split of ml-100k (leave-one-out and ratio):
+    ``window=10``, ``neg_alpha=0`` (word2vec's 0.75 and ``"cosine"`` scoring were clearly
+    worse there), ``subsample=1e-3``, 5 negatives, 64 factors, ``lr=3e-3``.
     """
 
     parameter_constraints = {
@@ -63,8 +68,8 @@ class Item2Vec(TorchFactorModel):
         "eval_every": Integer(1, None),
     }
 
-    def __init__(self, factors: int = 64, window: int | None = 5, negatives: int = 5, neg_alpha: float = 0.75,
-                 subsample: float | None = 1e-3, similarity: str = "cosine", lr: float = 1e-3,
+    def __init__(self, factors: int = 64, window: int | None = 10, negatives: int = 5, neg_alpha: float = 0.0,
+                 subsample: float | None = 1e-3, similarity: str = "context", lr: float = 3e-3,
                  batch_size: int = 1024, epochs: int = 50, eval_every: int = 1):
         self.factors = factors
         self.window = window
