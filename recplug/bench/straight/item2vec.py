@@ -13,7 +13,7 @@ from recplug.models.embeddings.item2vec import keep_probabilities
 
 TARGET = 2.0
 ALTERNATIVE = "Python-built pairs + NumPy negatives + torch DataLoader(TensorDataset)"
-LABEL = "defaults: 64 factors, window 5, 5 negatives, batch=1024"
+LABEL = "the defaults: 64 factors, window 10, 5 negatives, batch=1024"
 
 
 def python_pairs(train: TrainData, window: int | None, keep: np.ndarray, rng: np.random.Generator
