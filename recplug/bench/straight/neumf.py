@@ -12,7 +12,7 @@ from recplug.contract import TrainData
 
 TARGET = 2.0
 PARAMS = {"pretrain": False}
-LABEL = "8 factors, tower 64-32-16-8, 4 negatives, batches of 256"
+LABEL = "8 factors, tower 64-32-16-8, 4 negatives, batches of 1,024"
 
 
 def one_epoch(train: TrainData, params: dict[str, Any], *, seed: int, threads: int) -> None:
