@@ -22,7 +22,7 @@ class MLP(PointwiseNCF):
 
     parameter_constraints = {**SHARED_CONSTRAINTS, "layers": LAYERS}
 
-    def __init__(self, factors: int = 8, layers: int = 3, lr: float = 2e-3, reg: float = 0.0,
+    def __init__(self, factors: int = 16, layers: int = 3, lr: float = 2e-3, reg: float = 0.0,
                  n_negatives: int = 4, batch_size: int = 1024, epochs: int = 100, init_std: float = 0.01,
                  eval_every: int = 1):
         self.factors = factors
