@@ -53,6 +53,7 @@ def fake_site(tmp_path, monkeypatch):
     yield
     for name in [m for m in sys.modules if m.startswith(PKG)]:
         del sys.modules[name]
+    monkeypatch.undo()  # the real entry points again before the caches are rebuilt
     discovery.discover(refresh=True)
 
 

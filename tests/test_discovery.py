@@ -51,6 +51,7 @@ def site(tmp_path, monkeypatch):
     yield fake
     for name in [m for m in sys.modules if m.startswith(PKG) or m.startswith("recplug_tmp_")]:
         del sys.modules[name]
+    monkeypatch.undo()  # the real entry points again before the caches are rebuilt
     discover(refresh=True)
 
 
