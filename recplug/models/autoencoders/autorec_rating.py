@@ -27,7 +27,8 @@ class AutoRecRating(TorchModel):
     a dense float32 ``[n_items, n_users]`` buffer) and returns float32 NumPy ratings clipped
     to the training scale; users or items without training ratings get the global mean.
     ``score`` ranks every item by the same unclipped prediction. Defaults: ``hidden=500``
-    as the paper; ``reg``, ``lr`` and the batch size tuned on ml-100k's validation ratings.
+    as the paper; ``reg=1`` (from the paper's grid), ``lr`` and the batch size not tuned
+    (ml-100k ratio split, seed 0: RMSE 0.922 against mf's 0.912).
     """
 
     tags = Tags(task="rating", supports_cuda=True)
