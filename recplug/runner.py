@@ -267,13 +267,19 @@ def prepare(request: EvalRequest) -> Plan:
 # ---- signals -------------------------------------------------------------------------------
 class _Signals:
     """SIGINT and SIGTERM raise KeyboardInterrupt in the main thread while installed;
-    ``received`` names the last one ("SIGINT" / "SIGTERM")."""
+    ``received`` names the last one ("SIGINT" / "SIGTERM") and ``count`` says how many came.
+
+    Library code may swallow the KeyboardInterrupt (an import that catches it half-way and
+    fails later with another error): the count tells the runner a signal came all the same.
+    """
 
     def __init__(self) -> None:
         self.received: str | None = None
+        self.count = 0
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.received = signal.Signals(signum).name
+        self.count += 1
         raise KeyboardInterrupt(self.received)
 
     @contextlib.contextmanager
@@ -321,9 +327,11 @@ def run_plan(plan: Plan, reporter: Reporter | None = None) -> list[RunOutcome]:
                         split = make_split(dataset, request.split, seed=seed, **params)
                         for model in planned:
                             outcome = _one_run(store, request, model, seed, split, dataset.name,
-                                               fingerprint, reporter)
+                                               fingerprint, reporter, signals)
                             outcomes.append(outcome)
                             reporter.outcome(outcome)
+                            if signals.count:  # a signal whose KeyboardInterrupt library code swallowed
+                                raise KeyboardInterrupt(signals.received)
         except _FitInterrupted as stop:
             name = signals.received or "SIGINT"
             raise EvalInterrupted(f"{stop.what} was interrupted ({name}); its run {stop.run_id} is "
@@ -427,7 +435,7 @@ def _interrupted(model: Any) -> bool:
 
 
 def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, dataset_name: str,
-             fingerprint: str, reporter: Reporter) -> RunOutcome:
+             fingerprint: str, reporter: Reporter, signals: _Signals) -> RunOutcome:
     from recplug.store import RunSpec, run_env
 
     name = plan.name
@@ -452,6 +460,7 @@ def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, 
         return RunOutcome(name, seed, "busy", claim.run_id, error=f"being run by {claim.owner}", fold=fold)
     run_id = claim.run_id
     what = run_label(name, seed, fold)
+    signals_before = signals.count
     try:
         with store.keep_alive(run_id):
             return _fit_and_evaluate(store, request, plan, seed, split, config, run_id, reporter)
@@ -465,6 +474,10 @@ def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, 
         raise
     except Exception as exc:  # a failing model never stops the others
         reporter.fit_finished(name, seed)
+        if signals.count != signals_before:  # the error came from an interrupt library code swallowed
+            store.interrupt_run(run_id, f"interrupted ({signals.received}); it then failed with "
+                                        f"{type(exc).__name__}: {exc}")
+            raise _FitInterrupted(what, run_id) from None
         message = f"{type(exc).__name__}: {exc}"
         store.fail_run(run_id, message)
         return RunOutcome(name, seed, "failed", run_id, error=message, fold=fold)

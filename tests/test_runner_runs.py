@@ -97,7 +97,25 @@ class Slow(Epochs):
         return super().fit(train, options)
 
 
-TEST_MODELS = {"counts": Counts, "epochs": Epochs, "broken": Broken, "slow": Slow}
+class Swallows(Epochs):
+    """Seed 1 gets a SIGINT whose KeyboardInterrupt library code swallows (as a lazy import
+    can); ``then`` = "fail" fails afterwards with another error, "finish" fits normally."""
+
+    then = "fail"
+
+    def fit(self, train: TrainData, options: FitOptions) -> "Swallows":
+        if options.seed == 1:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1.0)  # the handler runs here
+            except KeyboardInterrupt:
+                pass
+            if Swallows.then == "fail":
+                raise AttributeError("module 'sympy' has no attribute 'printing'")
+        return super().fit(train, options)
+
+
+TEST_MODELS = {"counts": Counts, "epochs": Epochs, "broken": Broken, "slow": Slow, "swallows": Swallows}
 
 
 @pytest.fixture(autouse=True)
@@ -197,6 +215,17 @@ def test_an_interrupted_fit_is_stored_as_interrupted_and_stops_the_sweep(data, t
     assert not any(seed == 2 for seed, *_ in Epochs.fits)
     resumed = run_eval(request(data, db, seeds=[0, 1, 2]))  # without the interruption
     assert [o.status for o in resumed] == ["skipped", "done", "done"]
+
+
+@pytest.mark.parametrize("then, seed1", [("fail", "interrupted"), ("finish", "done")])
+def test_a_signal_swallowed_inside_a_fit_still_stops_the_sweep(data, tmp_path, then, seed1, monkeypatch):
+    db = tmp_path / "r.sqlite"
+    monkeypatch.setattr(Swallows, "then", then)
+    with pytest.raises(EvalInterrupted) as caught:
+        run_eval(request(data, db, models=["swallows"], seeds=[0, 1, 2]))
+    assert caught.value.exit_code == 130
+    assert sorted((r.spec.seed, r.status) for r in runs(db)) == [(0, "done"), (1, seed1)]  # seed 2 never ran
+    assert not runs(db, "failed")
 
 
 SLOW_PLUGIN = textwrap.dedent('''
