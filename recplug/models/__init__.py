@@ -1,14 +1,9 @@
 """Built-in models, registered under the ``recplug.models`` entry points like any plugin.
 
-========  =====================================  =======================================
-name      class                                  idea
-========  =====================================  =======================================
-pop       :class:`~recplug.models.baselines.pop.Popularity`  distinct users per item, same for all
-itemknn   :class:`~recplug.models.baselines.itemknn.ItemKNN` shrunk item-item cosine, top-k neighbours
-ease      :class:`~recplug.models.baselines.ease.EASE`       closed-form linear autoencoder (Steck 2019)
-bpr       :class:`~recplug.models.mf.bpr.BPR`                matrix factorisation, BPR loss (Rendle 2009)
-sasrec    :class:`~recplug.models.sequential.sasrec.SASRec`  self-attentive next-item model (Kang 2018)
-========  =====================================  =======================================
+They live in family folders: ``baselines`` (pop, itemknn, ease), ``mf`` (bpr), ``ncf`` (gmf,
+mlp, neumf), ``autoencoders`` (autoencoder, autorec, autorec-rating, cdae, multdae, multvae),
+``embeddings`` (item2vec), ``rating`` (baseline, svd, svdpp, mf) and ``sequential`` (sasrec);
+``recplug models`` and the README's "Built-in models" table list them with their classes.
 
 Import a model from its own module; this package imports nothing heavy. The scaffold
 for new models (built-in or plugin) is public here, imported on first use:

@@ -3,8 +3,10 @@
 - :class:`Trainer` -- the epoch loop (budget, early stopping, step counter, progress, mixed precision, Ctrl-C).
 - :func:`fit_context` -- threads, seeds and deterministic algorithms for one fit.
 - ``constraints`` -- declared hyperparameter constraints (:class:`Integer`, :class:`Real`, ...).
-- ``losses`` -- BPR, BCE, softmax and sampled-softmax cross-entropy, multinomial, KL, MSE, L2.
-- :class:`NegativeSampler` -- negatives drawn by the C++ sampler, built once per fit.
+- ``losses`` -- BPR, BCE (SASRec's and NCF's pointwise), softmax and sampled-softmax cross-entropy,
+  multinomial, KL, MSE, whole-row BCE/MSE for autoencoders, L2.
+- :class:`NegativeSampler` -- negatives drawn by the C++ sampler, built once per fit;
+  :func:`pointwise_examples` -- positives and n sampled negatives per pair, labelled 1/0.
 - ``sequences`` -- next-item windows, cloze masks, skip-gram pairs, session lanes.
 - ``batches`` -- :func:`shuffled_batches`, :func:`user_row_batches`.
 - :func:`limited_threads`, :func:`resolve_device`, :func:`derive_seed`, :func:`seed_everything`.
@@ -15,8 +17,8 @@ from recplug.training.constraints import (Boolean, Constraint, Integer, Nullable
                                           check_params, search_space)
 from recplug.training.device import resolve_device
 from recplug.training.losses import (bce_loss, bpr_loss, kl_normal, l2_batch, mse, multinomial_nll,
-                                     sampled_softmax, softmax_ce)
-from recplug.training.negatives import NegativeSampler
+                                     pointwise_bce, row_bce, row_mse, sampled_softmax, softmax_ce)
+from recplug.training.negatives import NegativeSampler, pointwise_examples
 from recplug.training.seeding import derive_seed, seed_everything
 from recplug.training.sequences import cloze_mask, next_item_windows, session_lanes, skipgram_pairs
 from recplug.training.threads import limited_threads
@@ -26,6 +28,6 @@ __all__ = [
     "Boolean", "Constraint", "Integer", "NegativeSampler", "Nullable", "Options", "Real", "TrainResult", "Trainer",
     "bce_loss", "bpr_loss", "check_model_params", "check_params", "cloze_mask", "derive_seed", "epoch_budget",
     "fit_context", "kl_normal", "l2_batch", "limited_threads", "mse", "multinomial_nll", "next_item_windows",
-    "resolve_device", "sampled_softmax", "search_space", "seed_everything", "session_lanes", "shuffled_batches",
+    "pointwise_bce", "pointwise_examples", "resolve_device", "row_bce", "row_mse", "sampled_softmax", "search_space", "seed_everything", "session_lanes", "shuffled_batches",
     "skipgram_pairs", "softmax_ce", "user_row_batches",
 ]

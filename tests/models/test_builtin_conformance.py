@@ -31,14 +31,36 @@ def test_conformance(model_check):
     model_check()
 
 
+#: every built-in entry point, its family folder, whether it trains in epochs, its task
+FAMILIES = {
+    "pop": ("baselines", False, "ranking"), "itemknn": ("baselines", False, "ranking"),
+    "ease": ("baselines", False, "ranking"), "bpr": ("mf", True, "ranking"),
+    "sasrec": ("sequential", True, "ranking"), "gmf": ("ncf", True, "ranking"),
+    "mlp": ("ncf", True, "ranking"), "neumf": ("ncf", True, "ranking"),
+    "autoencoder": ("autoencoders", True, "ranking"), "autorec": ("autoencoders", True, "ranking"),
+    "autorec-rating": ("autoencoders", True, "rating"), "cdae": ("autoencoders", True, "ranking"),
+    "multdae": ("autoencoders", True, "ranking"), "multvae": ("autoencoders", True, "ranking"),
+    "item2vec": ("embeddings", True, "ranking"), "baseline": ("rating", False, "rating"),
+    "svd": ("rating", False, "rating"), "svdpp": ("rating", False, "rating"), "mf": ("rating", True, "rating"),
+}
+
+
+def builtin_entry_points() -> dict[str, type]:
+    return {ep.name: ep.load() for ep in entry_points(group="recplug.models")
+            if ep.value.startswith("recplug.models.")}
+
+
 def test_entry_points_name_the_family_modules():
-    registered = {ep.name: ep.load() for ep in entry_points(group="recplug.models") if ep.name in BUILT_IN}
-    assert registered == BUILT_IN
+    registered = builtin_entry_points()
+    assert {name: registered[name] for name in BUILT_IN} == BUILT_IN
+    assert set(registered) == set(FAMILIES), "a built-in model is registered but not listed here, or gone"
+    for name, cls in registered.items():
+        assert cls.__module__.split(".")[2] == FAMILIES[name][0], (name, cls.__module__)
 
 
 def test_only_the_epoch_trained_models_are_iterative():
-    assert {name: cls.tags.iterative for name, cls in BUILT_IN.items()} == {
-        "pop": False, "itemknn": False, "ease": False, "bpr": True, "sasrec": True}
+    found = {name: (cls.tags.iterative, cls.tags.task) for name, cls in builtin_entry_points().items()}
+    assert found == {name: (iterative, task) for name, (_, iterative, task) in FAMILIES.items()}
 
 
 @pytest.mark.parametrize("cls,params,message", [
