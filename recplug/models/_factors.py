@@ -13,6 +13,17 @@ from recplug.models._common import check_batch, check_fitted
 from recplug.models._torch import TorchModel
 
 
+def user_item_embeddings(n_users: int, n_items: int, size: int, init_std: float) -> tuple[Any, Any]:
+    """``torch.nn.Embedding`` tables ``[n_users, size]`` and ``[n_items, size]`` drawn from
+    N(0, init_std²), users first (the order fixes which draws each table gets)."""
+    import torch
+
+    users, items = torch.nn.Embedding(n_users, int(size)), torch.nn.Embedding(n_items, int(size))
+    torch.nn.init.normal_(users.weight, std=float(init_std))
+    torch.nn.init.normal_(items.weight, std=float(init_std))
+    return users, items
+
+
 class TorchFactorModel(TorchModel):
     """A :class:`TorchModel` scored by a dot product of user and item vectors.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from recplug.contract import FitOptions, TrainData
-from recplug.models._factors import TorchFactorModel
+from recplug.models._factors import TorchFactorModel, user_item_embeddings
 from recplug.training import shuffled_batches
 from recplug.training.constraints import Integer, Real
 from recplug.training.losses import bpr_loss, l2_batch
@@ -49,10 +49,7 @@ class BPR(TorchFactorModel):
         import torch
 
         module = torch.nn.Module()
-        module.users = torch.nn.Embedding(n_users, int(self.factors))
-        module.items = torch.nn.Embedding(n_items, int(self.factors))
-        torch.nn.init.normal_(module.users.weight, std=float(self.init_std))
-        torch.nn.init.normal_(module.items.weight, std=float(self.init_std))
+        module.users, module.items = user_item_embeddings(n_users, n_items, self.factors, self.init_std)
         return module
 
     def prepare(self, train: TrainData, options: FitOptions) -> None:

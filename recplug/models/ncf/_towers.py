@@ -14,6 +14,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from recplug.contract import FitOptions, ScoreBatch, TrainData
+from recplug.models._factors import user_item_embeddings
 from recplug.models._torch import TorchModel
 from recplug.training import shuffled_batches
 from recplug.training.constraints import Integer, Real
@@ -43,21 +44,12 @@ def tower_sizes(factors: int, layers: int) -> list[int]:
     return [int(factors) * 2 ** (int(layers) - 1 - k) for k in range(int(layers))]
 
 
-def _embeddings(n_users: int, n_items: int, size: int, init_std: float) -> tuple[Any, Any]:
-    import torch
-
-    users, items = torch.nn.Embedding(n_users, size), torch.nn.Embedding(n_items, size)
-    torch.nn.init.normal_(users.weight, std=float(init_std))
-    torch.nn.init.normal_(items.weight, std=float(init_std))
-    return users, items
-
-
 def gmf_branch(n_users: int, n_items: int, factors: int, init_std: float) -> Any:
     """``users``/``items`` embeddings ``[n, factors]``; the branch's output is ``p_u ⊙ q_i``."""
     import torch
 
     branch = torch.nn.Module()
-    branch.users, branch.items = _embeddings(n_users, n_items, int(factors), init_std)
+    branch.users, branch.items = user_item_embeddings(n_users, n_items, int(factors), init_std)
     return branch
 
 
@@ -68,7 +60,7 @@ def mlp_branch(n_users: int, n_items: int, factors: int, layers: int, init_std: 
 
     sizes = tower_sizes(factors, layers)
     branch = torch.nn.Module()
-    branch.users, branch.items = _embeddings(n_users, n_items, sizes[0], init_std)
+    branch.users, branch.items = user_item_embeddings(n_users, n_items, sizes[0], init_std)
     modules: list[Any] = []
     for inputs, outputs in zip([2 * sizes[0], *sizes[:-1]], sizes):
         linear = torch.nn.Linear(inputs, outputs)

@@ -10,7 +10,7 @@ import numpy as np
 
 from recplug.contract import FitOptions, Tags, TrainData
 from recplug.models._common import check_fitted
-from recplug.models._factors import TorchFactorModel
+from recplug.models._factors import TorchFactorModel, user_item_embeddings
 from recplug.models.rating._base import pair_arrays, training_ratings
 from recplug.training import shuffled_batches
 from recplug.training.constraints import Boolean, Integer, Real
@@ -60,10 +60,7 @@ class MF(TorchFactorModel):
         import torch
 
         module = torch.nn.Module()
-        module.users = torch.nn.Embedding(n_users, int(self.factors))
-        module.items = torch.nn.Embedding(n_items, int(self.factors))
-        torch.nn.init.normal_(module.users.weight, std=float(self.init_std))
-        torch.nn.init.normal_(module.items.weight, std=float(self.init_std))
+        module.users, module.items = user_item_embeddings(n_users, n_items, self.factors, self.init_std)
         if self.biased:
             module.user_bias = torch.nn.Embedding(n_users, 1)
             module.item_bias = torch.nn.Embedding(n_items, 1)
