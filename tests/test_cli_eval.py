@@ -188,20 +188,8 @@ class _Coarse:
 
 
 @pytest.fixture
-def extra_models(monkeypatch):
-    from recplug import discovery
-
-    original = discovery.load_model_class
-    extra = {"broken": _Broken, "coarse": _Coarse}
-
-    def load(name):
-        if name not in extra:
-            return original(name)
-        return extra[name], discovery.PluginInfo(name=name, qualified_name=f"tests:{name}", dist="tests",
-                                                 version="0", target="t:x", status="ok", error=None,
-                                                 tags=extra[name].tags)
-
-    monkeypatch.setattr(discovery, "load_model_class", load)
+def extra_models(register_models):
+    register_models({"broken": _Broken, "coarse": _Coarse})
 
 
 def test_eval_exits_1_when_any_run_failed_after_running_the_others(tiny_dataset: Path, tmp_path: Path, extra_models):

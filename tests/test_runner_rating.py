@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recplug import discovery
 from recplug.contract import FitOptions, Model, ScoreBatch, Tags, TrainData
 from recplug.data import load_dataset
 from recplug.errors import ConfigError, DataError
@@ -118,18 +117,8 @@ TEST_MODELS = {"itemmeans": ItemMeans, "constant": Constant, "steps": Steps, "ra
 
 
 @pytest.fixture(autouse=True)
-def test_models(monkeypatch):
-    original = discovery.load_model_class
-
-    def load(name: str):
-        if name in TEST_MODELS:
-            cls = TEST_MODELS[name]
-            return cls, discovery.PluginInfo(name=name, qualified_name=f"tests:{name}", dist="tests",
-                                             version="0", target=f"tests:{cls.__name__}", status="ok",
-                                             error=None, tags=cls.tags)
-        return original(name)
-
-    monkeypatch.setattr(discovery, "load_model_class", load)
+def test_models(register_models):
+    register_models(TEST_MODELS)
     ItemMeans.fits.clear()
     Steps.seen.clear()
 

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recplug import discovery
 from recplug.contract import FitOptions, Model, ScoreBatch, Tags, TrainData
 from recplug.data.dataset import DataOptions
 from recplug.data.synthetic import generate
@@ -119,19 +118,9 @@ TEST_MODELS = {"counts": Counts, "epochs": Epochs, "broken": Broken, "slow": Slo
 
 
 @pytest.fixture(autouse=True)
-def test_models(monkeypatch):
+def test_models(register_models):
     """Make the test models loadable by name, next to the installed ones."""
-    original = discovery.load_model_class
-
-    def load(name: str):
-        if name in TEST_MODELS:
-            cls = TEST_MODELS[name]
-            return cls, discovery.PluginInfo(name=name, qualified_name=f"tests:{name}", dist="tests",
-                                             version="0", target=f"tests:{cls.__name__}", status="ok",
-                                             error=None, tags=cls.tags)
-        return original(name)
-
-    monkeypatch.setattr(discovery, "load_model_class", load)
+    register_models(TEST_MODELS)
     Counts.fitted.clear()
     Epochs.fits.clear()
 
