@@ -1,4 +1,4 @@
-"""Timing and the row every benchmark reports; `limited_threads` lives in recplug.training.threads."""
+"""Timing and the row every benchmark reports."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-from recplug.training.threads import limited_threads
-
-__all__ = ["BenchRow", "limited_threads", "median_seconds", "paired_medians"]
+__all__ = ["BenchRow", "median_seconds", "paired_medians"]
 
 
 @dataclass(frozen=True)

@@ -90,12 +90,6 @@ def test_limited_threads_rejects_bad_counts(threads):
             pass
 
 
-def test_bench_common_still_exports_limited_threads():
-    from recplug.bench.common import limited_threads as bench_limited_threads
-
-    assert bench_limited_threads is limited_threads
-
-
 def test_fit_context_is_deterministic_for_a_cpu_only_model_on_a_cuda_machine(fake_cuda):
     before = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(False)
