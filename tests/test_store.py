@@ -353,7 +353,7 @@ def test_version_1_store_is_migrated(tmp_path):
     conn.close()
 
     with ResultStore(path) as s:
-        assert s.schema_version == LATEST == 3
+        assert s.schema_version == LATEST == 4
         columns = {r[1] for r in s._conn.execute("PRAGMA table_info(runs)")}
         assert {"owner_host", "owner_pid", "owner_token"} <= columns
         record = s.find_done(spec)
@@ -368,7 +368,7 @@ def test_version_1_store_is_migrated(tmp_path):
         assert new == 3
         assert s.integrity_check() == []
     with ResultStore(path) as s:  # reopening an up-to-date store changes nothing
-        assert s.schema_version == 3 and len(s.runs(status=None)) == 3
+        assert s.schema_version == LATEST and len(s.runs(status=None)) == 3
 
 
 # -- locking, interruption, concurrency ---------------------------------------------------

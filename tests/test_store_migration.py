@@ -42,7 +42,7 @@ def test_version_2_store_is_migrated_to_3(tmp_path):
     path = tmp_path / "v2.sqlite"
     build_v2(path)
     with ResultStore(path) as s:
-        assert s.schema_version == LATEST == 3
+        assert s.schema_version == LATEST == 4
         runs = {r.id: r for r in s.runs(status=None)}
         assert sorted(runs) == [1, 2, 3, 4]
         assert [runs[i].spec.model for i in (1, 2, 3)] == ["recplug:pop", "recplug:pop", "recplug:bpr"]

@@ -136,8 +136,21 @@ def V3(conn: sqlite3.Connection) -> None:
     _rekey(conn)
 
 
+#: version 4: run tags, free ``key -> value`` labels on a run (the study a tuned run belongs
+#: to, the reproduce entry it measures); never part of a run's identity.
+V4 = """
+CREATE TABLE run_tags (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+CREATE INDEX run_tags_key ON run_tags (key, value);
+UPDATE schema_version SET version = 4
+"""
+
 Migration = str | Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Migration] = [V1, V2, V3]
+MIGRATIONS: list[Migration] = [V1, V2, V3, V4]
 LATEST = len(MIGRATIONS)
 
 
@@ -155,18 +168,25 @@ def statements(script: str) -> list[str]:
     return [part.strip() for part in script.split(";") if part.strip()]
 
 
-def compat_view(version: int) -> str:
-    """A TEMP view ``runs`` that shows a version-1/2 ``runs`` table as version 3 does, for a
-    store opened read-only (never migrated): qualified models, status 'interrupted',
-    training ``{}``. Old config keys are kept (such runs are not resumed either way)."""
-    owner = ("owner_host, owner_pid, owner_token" if version >= 2
-             else "NULL AS owner_host, NULL AS owner_pid, NULL AS owner_token")
-    return (
-        "CREATE TEMP VIEW IF NOT EXISTS runs AS SELECT id, config_key, "
-        "CASE WHEN instr(model, ':') = 0 THEN plugin_dist || ':' || model ELSE model END AS model, "
-        "plugin_dist, plugin_version, hyperparameters, dataset, dataset_fingerprint, split, "
-        "split_params, seed, protocol, ties, ks, "
-        "CASE WHEN status = 'failed' AND error = 'interrupted' THEN 'interrupted' ELSE status END "
-        "AS status, error, started_at, finished_at, env, fit_seconds, eval_seconds, "
-        f"peak_memory_bytes, split_summary, {owner}, '{{}}' AS training, '{{}}' AS training_info, "
-        "NULL AS heartbeat_at FROM main.runs")
+def compat_views(version: int) -> list[str]:
+    """TEMP views that show an older store as the latest schema does, for a store opened
+    read-only (never migrated). Version 1/2: a ``runs`` view with qualified models, status
+    'interrupted', training ``{}`` (old config keys are kept: such runs are not resumed
+    either way). Versions 1-3: an empty ``run_tags``."""
+    views = []
+    if version < 3:
+        owner = ("owner_host, owner_pid, owner_token" if version >= 2
+                 else "NULL AS owner_host, NULL AS owner_pid, NULL AS owner_token")
+        views.append(
+            "CREATE TEMP VIEW IF NOT EXISTS runs AS SELECT id, config_key, "
+            "CASE WHEN instr(model, ':') = 0 THEN plugin_dist || ':' || model ELSE model END AS model, "
+            "plugin_dist, plugin_version, hyperparameters, dataset, dataset_fingerprint, split, "
+            "split_params, seed, protocol, ties, ks, "
+            "CASE WHEN status = 'failed' AND error = 'interrupted' THEN 'interrupted' ELSE status END "
+            "AS status, error, started_at, finished_at, env, fit_seconds, eval_seconds, "
+            f"peak_memory_bytes, split_summary, {owner}, '{{}}' AS training, '{{}}' AS training_info, "
+            "NULL AS heartbeat_at FROM main.runs")
+    if version < 4:
+        views.append("CREATE TEMP VIEW IF NOT EXISTS run_tags AS SELECT 0 AS run_id, '' AS key, "
+                     "'' AS value WHERE 0")
+    return views

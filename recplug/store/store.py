@@ -34,7 +34,7 @@ from recplug.errors import ConfigError, StoreError
 from recplug.store import codec
 from recplug.store.claims import OWNER_GONE, Claim, describe, is_live
 from recplug.store.owner import Owner
-from recplug.store.schema import LATEST, MIGRATIONS, apply, compat_view
+from recplug.store.schema import LATEST, MIGRATIONS, apply, compat_views
 from recplug.store.spec import RUN_STATUSES, PerUser, RunRecord, RunSpec, canonical_json, finite_float
 
 T = TypeVar("T")
@@ -154,10 +154,14 @@ class ResultStore:
                                  f"`recplug eval ...` first")
             self._compat_version = version
             if version < LATEST:
-                self._retry(lambda: self._connection().execute(compat_view(version)), "opening")
+                self._retry(self._create_compat_views, "opening")
         except BaseException:
             self.close()
             raise
+
+    def _create_compat_views(self) -> None:
+        for view in compat_views(self._compat_version):
+            self._connection().execute(view)
 
     def _wal_path(self) -> Path:
         return self.path.with_name(self.path.name + "-wal")
@@ -262,7 +266,7 @@ class ResultStore:
             with self._lock:
                 self._connect_readonly(immutable=False)
                 if self._compat_version < LATEST:
-                    self._connection().execute(compat_view(self._compat_version))
+                    self._create_compat_views()
             result = self._retry(attempt, what)
         return result
 
@@ -488,6 +492,107 @@ class ResultStore:
 
         return self._write(mark, "marking interrupted runs")
 
+    # -- tags ------------------------------------------------------------------------
+
+    def tag_run(self, run_id: int, key: str, value: str) -> None:
+        """Set tag ``key`` of ``run_id`` to ``value`` (replacing an older value of that key).
+
+        Tags are free labels (``study=mf-grid``, ``reproduce=sasrec-beauty-full``); they are
+        never part of a run's identity, so tagging does not change what counts as done."""
+        key, value = _tag_key(key), _tag_value(value)
+
+        def tag(conn: sqlite3.Connection) -> None:
+            self._status(conn, run_id)
+            conn.execute("INSERT INTO run_tags (run_id, key, value) VALUES (?, ?, ?) "
+                         "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+                         (int(run_id), key, value))
+
+        self._write(tag, f"tagging run {run_id}")
+
+    def untag_run(self, run_id: int, key: str) -> bool:
+        """Remove tag ``key`` from ``run_id``; True if it had that tag."""
+        key = _tag_key(key)
+
+        def untag(conn: sqlite3.Connection) -> bool:
+            self._status(conn, run_id)
+            cursor = conn.execute("DELETE FROM run_tags WHERE run_id = ? AND key = ?", (int(run_id), key))
+            return cursor.rowcount > 0
+
+        return self._write(untag, f"untagging run {run_id}")
+
+    def run_tags(self, run_id: int) -> dict[str, str]:
+        """The tags of ``run_id`` (key -> value, keys sorted); StoreError if there is no such run."""
+
+        def query(conn: sqlite3.Connection) -> dict[str, str]:
+            self._status(conn, run_id)
+            rows = conn.execute("SELECT key, value FROM run_tags WHERE run_id = ? ORDER BY key",
+                                (int(run_id),)).fetchall()
+            return {key: value for key, value in rows}
+
+        return self._read(query, f"reading the tags of run {run_id}")
+
+    def runs_tagged(self, key: str, value: str | None = None, *,
+                    status: str | None = "done") -> list[RunRecord]:
+        """Runs carrying tag ``key`` (with exactly ``value`` unless None), oldest first;
+        ``status`` filters as in :meth:`runs` (None = any status)."""
+        key = _tag_key(key)
+        clauses = ["id IN (SELECT run_id FROM run_tags WHERE key = ?" +
+                   (" AND value = ?)" if value is not None else ")")]
+        params: list[Any] = [key] if value is None else [key, _tag_value(value)]
+        if status is not None:
+            _check_status(status)
+            clauses.append("status = ?")
+            params.append(status)
+        return self._select(" AND ".join(clauses), tuple(params))
+
+    # -- removal -----------------------------------------------------------------------
+
+    def delete_runs(self, run_ids: Iterable[int]) -> list[int]:
+        """Delete the given runs with their metrics, per-user arrays and tags, in one
+        transaction; returns the ids deleted. StoreError (nothing deleted) if an id is
+        unknown or a run is still ``running`` under a live owner."""
+        ids = sorted({int(run_id) for run_id in run_ids})
+
+        def delete(conn: sqlite3.Connection) -> list[int]:
+            now = time.time()
+            for run_id in ids:
+                status, _ = self._status(conn, run_id)
+                if status == "running":
+                    host, pid, token, beat = conn.execute(
+                        "SELECT owner_host, owner_pid, owner_token, COALESCE(heartbeat_at, started_at) "
+                        "FROM runs WHERE id = ?", (run_id,)).fetchone()
+                    if is_live(host, pid, token, beat, now, DEFAULT_STALE_SECONDS):
+                        raise StoreError(f"run {run_id} in {self.path} is running ({describe(host, pid)}); "
+                                         f"wait for it to finish or stop that process first")
+            self._delete_ids(conn, ids)
+            return ids
+
+        return self._write(delete, "deleting runs")
+
+    def prune(self, statuses: Iterable[str] = ("failed",)) -> list[int]:
+        """Delete every run whose status is in ``statuses`` ("failed", "interrupted"; never
+        "done" or "running"), in one transaction; returns the ids deleted."""
+        chosen = sorted(set(statuses))
+        for status in chosen:
+            if status not in ("failed", "interrupted"):
+                raise ConfigError(f"statuses may hold 'failed' and 'interrupted' only, got {status!r}; "
+                                  f"remove done runs by id with delete_runs")
+
+        def prune(conn: sqlite3.Connection) -> list[int]:
+            marks = ", ".join("?" * len(chosen))
+            ids = [int(run_id) for (run_id,) in conn.execute(
+                f"SELECT id FROM runs WHERE status IN ({marks}) ORDER BY id", chosen)] if chosen else []
+            self._delete_ids(conn, ids)
+            return ids
+
+        return self._write(prune, "pruning runs")
+
+    @staticmethod
+    def _delete_ids(conn: sqlite3.Connection, ids: list[int]) -> None:
+        for table, column in (("run_tags", "run_id"), ("per_user", "run_id"), ("metrics", "run_id"),
+                              ("runs", "id")):
+            conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(run_id,) for run_id in ids])
+
     # -- reads -----------------------------------------------------------------------
 
     def find_done(self, spec: RunSpec) -> RunRecord | None:
@@ -508,8 +613,8 @@ class ResultStore:
              model: str | None = None) -> list[RunRecord]:
         """Runs matching every given filter (None = any), oldest first. ``model`` is a
         qualified name ("recplug:pop") or a bare one ("pop": that name from any distribution)."""
-        if status is not None and status not in RUN_STATUSES:
-            raise ConfigError(f"status must be one of {', '.join(RUN_STATUSES)} or None, got {status!r}")
+        if status is not None:
+            _check_status(status)
         clauses, params = [], []
         model_column = "model" if model is None or ":" in model else "substr(model, instr(model, ':') + 1)"
         for column, value in (("dataset", dataset), ("split", split), ("protocol", protocol),
@@ -677,6 +782,23 @@ class ResultStore:
             except sqlite3.Error as exc:
                 raise self._error(exc, f"reading per-user arrays of run {run_id}") from None
         return _decode_per_user(self.path, run_id, rows)
+
+
+def _check_status(status: str) -> None:
+    if status not in RUN_STATUSES:
+        raise ConfigError(f"status must be one of {', '.join(RUN_STATUSES)} or None, got {status!r}")
+
+
+def _tag_key(key: Any) -> str:
+    if not isinstance(key, str) or not key.strip() or key != key.strip():
+        raise ConfigError(f"key must be a non-empty string without surrounding spaces, got {key!r}")
+    return key
+
+
+def _tag_value(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"value must be a string, got {type(value).__name__} {value!r}")
+    return value
 
 
 def _decode_per_user(path: Path, run_id: int, rows: Iterable[tuple]) -> PerUser:
