@@ -8,10 +8,15 @@ import torch
 
 from recplug.contract import PAD, ScoreBatch
 from recplug.errors import ConfigError, ModelError
+from recplug.models._torch import TorchModel
 from recplug.models.baselines.pop import Popularity
 from recplug.models.sequential.sasrec import SASRec
-from recplug.testing.generated import batch_of, chains, hit_rate, options
 from recplug.testing import to_numpy
+from recplug.testing.generated import batch_of, chains, hit_rate, options
+from recplug.training import shuffled_batches
+from recplug.training.losses import bce_loss, l2_batch, softmax_ce
+from recplug.training.negatives import NegativeSampler
+from recplug.training.sequences import next_item_windows
 
 FAST = dict(epochs=15, lr=5e-3, batch_size=64, hidden=32, max_len=16, dropout=0.1)
 
@@ -120,3 +125,66 @@ def test_bce_with_a_user_who_consumed_every_item():
     model = SASRec(max_len=4, hidden=8, epochs=2).fit(train, options(progress=reports.append))
     assert all(np.isfinite(r.loss) for r in reports)
     assert torch.isfinite(model.score(batch_of(train, np.array([0, 1])))).all()
+
+
+class ReferenceSASRec(TorchModel):
+    """SASRec's training and scoring as they were before the sequence encoder interface
+    (commit 66af089), kept to show the move changed no number."""
+
+    parameter_constraints = SASRec.parameter_constraints
+    __init__ = SASRec.__init__
+    build = SASRec.build
+    optimizer = SASRec.optimizer
+    tags = SASRec.tags
+
+    def prepare(self, train, options):
+        row_users, self._inputs, self._targets = next_item_windows(train.seq_indptr, train.seq_items,
+                                                                   int(self.max_len))
+        self._sampler = NegativeSampler(train.csr, threads=int(options.threads or 0))
+        has_negatives = self._sampler.users_with_negatives()[row_users]
+        self._valid = (self._targets != 0) & has_negatives[:, None]
+        self._position_users = np.broadcast_to(row_users[:, None], self._targets.shape)[self._valid]
+
+    def epoch_batches(self, epoch, seed):
+        arrays = [self._inputs, self._targets]
+        if self.loss == "bce":
+            negatives = np.zeros_like(self._targets)
+            negatives[self._valid] = self._sampler.sample(self._position_users, 1, seed=seed)[:, 0] + 1
+            arrays.append(negatives)
+        return shuffled_batches(arrays, int(self.batch_size), seed=seed, device=self.device_)
+
+    def batch_loss(self, batch):
+        net = self.module_
+        seqs, pos = batch[0], batch[1]
+        hidden = net(seqs)
+        mask = pos != 0
+        h = hidden[mask]
+        if self.loss == "ce":
+            loss = softmax_ce(h @ net.items.weight[1:].T, pos[mask] - 1)
+            used = net.items(pos[mask])
+        else:
+            neg = batch[2]
+            neg_mask = neg != 0
+            pos_emb, neg_emb = net.items(pos[mask]), net.items(neg[neg_mask])
+            loss = bce_loss((h * pos_emb).sum(-1), (hidden[neg_mask] * neg_emb).sum(-1))
+            used = torch.cat([pos_emb, neg_emb])
+        return loss + float(self.l2_emb) * l2_batch(used.float()) if self.l2_emb else loss
+
+    def score_inputs(self, batch):
+        return torch.as_tensor(batch.recent(int(self.max_len), pad=0, shift=1), device=self.device_)
+
+    def block_scores(self, seqs):
+        return (self.module_(seqs)[:, -1, :] @ self.module_.items.weight[1:].T).float()
+
+
+@pytest.mark.parametrize("params", [dict(loss="ce"), dict(loss="bce"), dict(loss="bce", l2_emb=0.1),
+                                    dict(loss="ce", l2_emb=0.1, n_heads=2)])
+def test_the_encoder_interface_changed_no_number(gen, params):
+    """Same seed: bit-identical epoch losses and scores to the implementation before the move."""
+    params = dict(FAST, epochs=3, **params)
+    batch = batch_of(gen.train, gen.users[:40])
+    new_reports, old_reports = [], []
+    new = SASRec(**params).fit(gen.train, options(seed=4, progress=new_reports.append))
+    old = ReferenceSASRec(**params).fit(gen.train, options(seed=4, progress=old_reports.append))
+    assert [r.loss for r in new_reports] == [r.loss for r in old_reports]
+    np.testing.assert_array_equal(to_numpy(new.score(batch)), to_numpy(old.score(batch)))

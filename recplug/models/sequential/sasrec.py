@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator
+from typing import Any
 
-import numpy as np
-
-from recplug.contract import FitOptions, ScoreBatch, Tags, TrainData
 from recplug.errors import ConfigError
-from recplug.models._torch import TorchModel
-from recplug.training import shuffled_batches
+from recplug.models.sequential._encoder import SequenceEncoderModel, l2_penalty
 from recplug.training.constraints import Integer, Options, Real
-from recplug.training.losses import bce_loss, l2_batch, softmax_ce
-from recplug.training.negatives import NegativeSampler
-from recplug.training.sequences import next_item_windows
 
 LOSSES = ("bce", "ce")
 
@@ -75,7 +68,7 @@ def sasrec_network(n_items: int, max_len: int, hidden: int, n_blocks: int, n_hea
     return SASRecNet()
 
 
-class SASRec(TorchModel):
+class SASRec(SequenceEncoderModel):
     """Causal self-attention over the last ``max_len`` items of a user's history.
 
     Architecture as in the paper: item embeddings (index 0 = padding, items shifted by
@@ -84,8 +77,9 @@ class SASRec(TorchModel):
     residual connections and dropout, a final layer norm; the score of item i after a
     sequence is the last position's hidden state · item i's embedding (shared weights).
 
-    Training rows come from :func:`~recplug.training.sequences.next_item_windows` (every position of every training
-    sequence is a target once). ``loss="bce"``: binary cross-entropy against one sampled
+    Trained and scored through :class:`~recplug.models.sequential._encoder.SequenceEncoderModel`:
+    rows from :func:`~recplug.training.sequences.next_item_windows` (every position of every
+    training sequence is a target once), a target at every position. ``loss="bce"``: binary cross-entropy against one sampled
     negative per position that is not among the user's training items (the paper);
     ``loss="ce"``: softmax cross-entropy over all items. ``l2_emb`` adds an L2 penalty on
     the embeddings used in a batch. Adam with betas (0.9, 0.98).
@@ -94,7 +88,6 @@ class SASRec(TorchModel):
     time) and returns float32 torch tensors ``[B, n_items]`` on the fit device.
     """
 
-    tags = Tags(sequential=True, supports_cuda=True)
     parameter_constraints = {
         "max_len": Integer(1, None, search=(10, 200, "log")),
         "hidden": Integer(1, None, search=(16, 256, "log")),
@@ -139,46 +132,14 @@ class SASRec(TorchModel):
 
         return torch.optim.Adam(module.parameters(), lr=self.lr, betas=(0.9, 0.98))
 
-    def prepare(self, train: TrainData, options: FitOptions) -> None:
-        row_users, self._inputs, self._targets = next_item_windows(train.seq_indptr, train.seq_items,
-                                                                   int(self.max_len))
-        self._sampler = NegativeSampler(train.csr, threads=int(options.threads or 0))
-        # positions that get a sampled negative: users who consumed every item have none
-        has_negatives = self._sampler.users_with_negatives()[row_users]
-        self._valid = (self._targets != 0) & has_negatives[:, None]
-        self._position_users = np.broadcast_to(row_users[:, None], self._targets.shape)[self._valid]
+    def encode_positions(self, seqs: Any) -> Any:
+        return self.module_(seqs)
 
-    def epoch_batches(self, epoch: int, seed: int) -> Iterator[tuple[Any, ...]]:
-        arrays = [self._inputs, self._targets]
-        if self.loss == "bce":
-            negatives = np.zeros_like(self._targets)
-            negatives[self._valid] = self._sampler.sample(self._position_users, 1, seed=seed)[:, 0] + 1
-            arrays.append(negatives)
-        return shuffled_batches(arrays, int(self.batch_size), seed=seed, device=self.device_)
+    def item_vectors(self) -> Any:
+        return self.module_.items.weight[1:]
 
-    def batch_loss(self, batch: tuple[Any, ...]) -> Any:
-        import torch
+    def target_vectors(self, ids: Any) -> Any:
+        return self.module_.items(ids)
 
-        net = self.module_
-        seqs, pos = batch[0], batch[1]
-        hidden = net(seqs)
-        mask = pos != 0
-        h = hidden[mask]
-        if self.loss == "ce":
-            loss = softmax_ce(h @ net.items.weight[1:].T, pos[mask] - 1)
-            used = net.items(pos[mask])
-        else:
-            neg = batch[2]
-            neg_mask = neg != 0
-            pos_emb, neg_emb = net.items(pos[mask]), net.items(neg[neg_mask])
-            loss = bce_loss((h * pos_emb).sum(-1), (hidden[neg_mask] * neg_emb).sum(-1))
-            used = torch.cat([pos_emb, neg_emb])
-        return loss + float(self.l2_emb) * l2_batch(used.float()) if self.l2_emb else loss
-
-    def score_inputs(self, batch: ScoreBatch) -> Any:
-        import torch
-
-        return torch.as_tensor(batch.recent(int(self.max_len), pad=0, shift=1), device=self.device_)
-
-    def block_scores(self, seqs: Any) -> Any:
-        return (self.module_(seqs)[:, -1, :] @ self.module_.items.weight[1:].T).float()
+    def embedding_penalty(self, used: Any) -> Any | None:
+        return l2_penalty(self.l2_emb, used)
