@@ -127,6 +127,72 @@ def sampled_softmax(pos_logits: Tensor, neg_logits: Tensor, log_q_pos: Tensor | 
     return _mean(torch.logsumexp(z, dim=1) - pos)
 
 
+def in_batch_softmax(queries: Tensor, keys: Tensor, log_q: Tensor | None = None) -> Tensor:
+    """Softmax cross-entropy with in-batch negatives: row ``b``'s positive is ``keys[b]``,
+    the other rows' keys are its negatives.
+
+    Logits ``z_bj = queries_b · keys_j - log q_j``; the loss is ``mean_b(logsumexp(z_b) - z_bb)``.
+    ``queries [B, d]``, ``keys [B, d]``; ``log_q [B]`` the natural log of how often key
+    ``j`` enters a batch (its popularity share: logQ correction; None: none).
+    """
+    _require(queries.dim() == 2 and keys.shape == queries.shape, "in_batch_softmax",
+             f"queries and keys must both be [B, d], got {tuple(queries.shape)} and {tuple(keys.shape)}")
+    import torch
+
+    logits = queries.float() @ keys.float().T
+    if log_q is not None:
+        _require(log_q.shape == logits.shape[:1], "in_batch_softmax", "log_q must be [B]")
+        logits = logits - log_q.float()[None, :]
+    return softmax_ce(logits, torch.arange(len(logits), device=logits.device))
+
+
+def _negative_weights(logits: Tensor, targets: Tensor, loss: str) -> tuple[Tensor, Tensor, Tensor]:
+    """``(logits [B, M] float32, target scores [B, 1], log s [B, M])``: ``s_bj`` the softmax of
+    row ``b``'s scores over its negatives (every column but the target's; -inf at the target)."""
+    import torch
+
+    _require(logits.dim() == 2 and logits.shape[1] >= 2 and targets.shape == logits.shape[:1], loss,
+             f"logits must be [B, M] with M >= 2 and targets [B], got {tuple(logits.shape)} and "
+             f"{tuple(targets.shape)}")
+    logits = logits.float()
+    targets = targets.long()[:, None]
+    is_target = torch.zeros_like(logits, dtype=torch.bool).scatter_(1, targets, True)
+    log_s = torch.log_softmax(logits.masked_fill(is_target, float("-inf")), dim=1)
+    return logits, logits.gather(1, targets), log_s
+
+
+def bpr_max_loss(logits: Tensor, targets: Tensor, *, bpreg: float = 0.0) -> Tensor:
+    """BPR-max (Hidasi & Karatzoglou, CIKM 2018) with its score regularisation:
+
+    ``mean_b [-log sum_j s_bj σ(r_bt - r_bj) + bpreg · sum_j s_bj r_bj²]``, where ``r_b`` are
+    row ``b``'s scores, ``t = targets_b`` the positive's column, ``j`` runs over the other
+    columns (the negatives) and ``s_b = softmax(r_bj)`` over them. ``logits [B, M]`` (M >= 2),
+    ``targets [B]`` int64 column indices. The log of the weighted sum is taken as a
+    log-sum-exp, so it stays finite where the weighted sum underflows.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    _require(bpreg >= 0, "bpr_max_loss", f"bpreg must be >= 0, got {bpreg}")
+    logits, target, log_s = _negative_weights(logits, targets, "bpr_max_loss")
+    ranking = -torch.logsumexp(log_s + F.logsigmoid(target - logits), dim=1)
+    if bpreg:
+        ranking = ranking + float(bpreg) * (log_s.exp() * logits.square()).sum(dim=1)
+    return _mean(ranking)
+
+
+def top1_max_loss(logits: Tensor, targets: Tensor) -> Tensor:
+    """TOP1-max (Hidasi & Karatzoglou, CIKM 2018):
+    ``mean_b sum_j s_bj [σ(r_bj - r_bt) + σ(r_bj²)]``, with ``r``, ``t``, ``j`` and ``s`` as in
+    :func:`bpr_max_loss`. ``logits [B, M]`` (M >= 2), ``targets [B]`` int64 column indices.
+    """
+    import torch
+
+    logits, target, log_s = _negative_weights(logits, targets, "top1_max_loss")
+    per_negative = torch.sigmoid(logits - target) + torch.sigmoid(logits.square())
+    return _mean((log_s.exp() * per_negative).sum(dim=1))
+
+
 def multinomial_nll(logits: Tensor, rows: Tensor) -> Tensor:
     """Multinomial log-likelihood of Mult-VAE/Mult-DAE: ``-mean_b sum_i rows_bi log softmax(logits_b)_i``.
 

@@ -14,6 +14,13 @@ Distribution = Literal["uniform", "popularity"]
 _CONSTRAINTS = {"distribution": Options("uniform", "popularity"), "alpha": Real(0)}
 
 
+def popularity_weights(counts: Any, alpha: float) -> np.ndarray:
+    """float64 ``counts ** alpha`` where ``counts > 0``, else 0: items never seen are never drawn
+    (also when ``alpha == 0``). ``counts``: int ``[n_items]``."""
+    counts = np.asarray(counts, dtype=np.float64)
+    return np.where(counts > 0, counts ** float(alpha), 0.0)
+
+
 class NegativeSampler:
     """Draws items a user has not interacted with, from one user x item CSR.
 
@@ -38,7 +45,7 @@ class NegativeSampler:
         self._indices = np.ascontiguousarray(csr.indices, dtype=np.int32)
         counts = np.bincount(self._indices, minlength=self.n_items)
         if distribution == "popularity":
-            self.weights: np.ndarray | None = np.where(counts > 0, counts.astype(np.float64) ** self.alpha, 0.0)
+            self.weights: np.ndarray | None = popularity_weights(counts, self.alpha)
             n_drawable = int((counts > 0).sum())
         else:
             self.weights = None
@@ -105,3 +112,38 @@ def pointwise_examples(sampler: NegativeSampler, users: Any, items: Any, n_negat
     labels = np.zeros(len(users) * (1 + n), dtype=np.float32)
     labels[:len(users)] = 1.0
     return np.concatenate([users, np.repeat(users, n)]), np.concatenate([items, negatives]), labels
+
+
+class ItemSampler:
+    """Items drawn from one distribution for everyone, with replacement, positives not excluded:
+    GRU4Rec's extra negatives shared by a whole mini-batch, drawn by the C++ sampler.
+
+    ``n_items``; ``weights`` float ``[n_items]`` (non-negative, e.g.
+    ``popularity_weights(counts, alpha)``; zero-weight items are never drawn) or None for
+    uniform draws. ``threads`` (0 = OpenMP default) never changes the draws.
+    """
+
+    def __init__(self, n_items: int, weights: Any = None, *, threads: int = 0):
+        check_params("ItemSampler", {"n_items": Integer(1)}, {"n_items": n_items})
+        self.n_items = int(n_items)
+        self.weights = None if weights is None else np.asarray(weights, dtype=np.float64)
+        if self.weights is not None and (self.weights.shape != (self.n_items,) or not np.isfinite(self.weights).all()
+                                         or (self.weights < 0).any() or not self.weights.sum() > 0):
+            raise KernelInputError(f"ItemSampler: weights must be {self.n_items} finite non-negative numbers "
+                                   f"with a positive sum, got shape {self.weights.shape}")
+        no_positives = np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int32)   # one user who has none
+        self._sampler = kernels.NegativeSampler(*no_positives, self.n_items, popularity=self.weights,
+                                                threads=threads)
+
+    def probabilities(self) -> np.ndarray:
+        """float64 [n_items]: each item's draw probability (``q`` for logQ correction)."""
+        if self.weights is None:
+            return np.full(self.n_items, 1.0 / self.n_items)
+        return self.weights / self.weights.sum()
+
+    def sample(self, n_rows: int, n: int, *, seed: int, threads: int | None = None) -> np.ndarray:
+        """``n`` draws for each of ``n_rows`` rows -> int64 [n_rows, n]; row ``r`` depends only on
+        ``seed`` and ``r``."""
+        check_params("ItemSampler.sample", {"n_rows": Integer(0), "n": Integer(0)}, {"n_rows": n_rows, "n": n})
+        rows = np.zeros(int(n_rows), dtype=np.int32)
+        return self._sampler.sample(rows, int(n), seed=seed, replace=True, threads=threads).astype(np.int64)

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recplug.errors import ConfigError
-from recplug.training.sequences import cloze_mask, next_item_windows, session_lanes, skipgram_pairs
+from recplug.training.sequences import (cloze_last, cloze_mask, item_windows, next_item_prefixes, next_item_windows,
+                                        session_lanes, skipgram_pairs)
 
 SEQUENCES = st.lists(st.lists(st.integers(0, 9), max_size=12), min_size=1, max_size=6)
 
@@ -192,3 +193,63 @@ def test_session_lanes_empty_and_bad_arguments():
     assert list(session_lanes(*as_csr([[1], []]), 2, seed=0)) == []
     with pytest.raises(ConfigError, match="session_lanes: n_lanes=0 is not allowed"):
         list(session_lanes(*as_csr([[1, 2]]), 0, seed=0))
+
+
+# ---- next_item_prefixes -----------------------------------------------------------
+def test_prefixes_fixed_example():
+    users, inputs, targets = next_item_prefixes(*as_csr([[5, 6, 7, 8], [1], [2, 3]]), 2)
+    assert users.tolist() == [0, 0, 0, 2] and users.dtype == np.int32
+    assert inputs.tolist() == [[0, 6], [6, 7], [7, 8], [0, 3]]
+    assert targets.tolist() == [7, 8, 9, 4] and inputs.dtype == targets.dtype == np.int64
+
+
+@settings(max_examples=60, deadline=None)
+@given(SEQUENCES, st.integers(1, 5))
+def test_prefixes_match_a_per_user_loop(sequences, max_len):
+    users, inputs, targets = next_item_prefixes(*as_csr(sequences), max_len)
+    expected = [(u, [0] * (max_len - len(seq[max(0, t - max_len):t])) + [s + 1 for s in seq[max(0, t - max_len):t]],
+                 seq[t] + 1) for u, seq in enumerate(sequences) for t in range(1, len(seq))]
+    assert list(zip(users.tolist(), inputs.tolist(), targets.tolist())) == expected
+
+
+# ---- item_windows -------------------------------------------------------------------
+def test_item_windows_fixed_example():
+    users, items = item_windows(*as_csr([[5, 6, 7, 8, 9], [], [2]]), 3)
+    assert users.tolist() == [0, 0, 2]
+    assert items.tolist() == [[8, 9, 10], [0, 6, 7], [0, 0, 3]] and items.dtype == np.int64
+
+
+@settings(max_examples=60, deadline=None)
+@given(SEQUENCES, st.integers(1, 5))
+def test_item_windows_hold_every_item_once_in_order(sequences, max_len):
+    users, items = item_windows(*as_csr(sequences), max_len)
+    for u, seq in enumerate(sequences):
+        rows = items[users == u][::-1]                       # oldest window first
+        assert [i - 1 for row in rows for i in row if i] == seq
+        assert all(row[-1] != 0 for row in rows)             # right-aligned
+
+
+def test_item_windows_reject_bad_max_len():
+    with pytest.raises(ConfigError, match="item_windows: max_len=0 is not allowed"):
+        item_windows(*as_csr([[1, 2]]), 0)
+
+
+# ---- cloze_last ---------------------------------------------------------------------
+def test_cloze_last_appends_the_mask_after_the_last_item():
+    rows = np.array([[0, 0, 4, 5], [1, 2, 3, 4], [0, 0, 0, 0]])
+    assert cloze_last(rows, mask_id=9).tolist() == [[0, 4, 5, 9], [2, 3, 4, 9], [0, 0, 0, 9]]
+    assert rows.tolist()[1] == [1, 2, 3, 4]                 # the input is not changed
+    import torch
+    assert cloze_last(torch.as_tensor(rows), mask_id=9).tolist() == [[0, 4, 5, 9], [2, 3, 4, 9], [0, 0, 0, 9]]
+    with pytest.raises(ConfigError, match="^cloze_last: mask_id=0"):
+        cloze_last(rows, mask_id=0)
+
+
+# ---- session_lanes with an explicit order --------------------------------------------
+def test_session_lanes_follow_an_explicit_order():
+    sequences = [[0, 1, 2], [3, 4], [5], [6, 7]]
+    steps = list(session_lanes(*as_csr(sequences), 1, seed=5, order=np.array([3, 2, 0, 1])))
+    assert [int(s[0][0]) - 1 for s in steps] == [6, 0, 1, 3]        # users 3, 0, 1 (2 has one item)
+    assert [bool(s[2][0]) for s in steps] == [True, True, False, True]
+    with pytest.raises(ConfigError, match="^session_lanes: order must be"):
+        list(session_lanes(*as_csr(sequences), 1, seed=None, order=np.array([4])))
