@@ -48,6 +48,13 @@ class EvalRequest:
     default, NDCG@10 or RMSE); ``refit``: after early stopping, refit on train + validation
     for the chosen number of epochs, then test. With ``split="kfold"`` every fold of
     ``split_params["folds"]`` (default 5) is run, or only ``split_params["fold"]`` when given.
+
+    ``save_model``: a folder; each fitted model is saved in ``<save_model>/<model>-seed<s>``
+    (:mod:`recplug.saved_models`: model file + card) after its test evaluation; a run already
+    in the store is fitted again unless that folder holds its model. ``model_dirs``: saved
+    models to evaluate instead of fitting (``models`` then stays empty): each runs on the
+    split, seed and fold in its card, on the dataset it was fitted on. ``tags``: key -> value
+    set on every run this request stores or finds done (:meth:`ResultStore.tag_run`).
     """
 
     models: list[str]
@@ -67,6 +74,9 @@ class EvalRequest:
     data_options: DataOptions = field(default_factory=DataOptions)
     db: str | None = None
     rerun: bool = False
+    save_model: str | None = None
+    model_dirs: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def valid_metric(self) -> str:
@@ -96,6 +106,7 @@ class RunOutcome:
     training: dict[str, Any] = field(default_factory=dict)  #: what training did (epochs run, ...)
     fold: int | None = None  #: the test fold of a kfold run
     fallback_predictions: int | None = None  #: rating runs: predictions for unseen users/items
+    saved_model: str | None = None  #: the folder the fitted (or reused) model is saved in
 
     @property
     def label(self) -> str:
@@ -154,6 +165,8 @@ class PlannedModel:
     params: dict[str, Any]
     hyperparameters: dict[str, Any]
     device: str
+    saved_dir: str | None = None  #: a saved model to evaluate instead of fitting
+    saved: Any = None             #: its :class:`~recplug.saved_models.ModelCard`
 
     @property
     def iterative(self) -> bool:
@@ -172,8 +185,16 @@ def check_request(request: EvalRequest) -> None:
     from recplug.evaluation.validation import parse_metric
     from recplug.splits import check_split
 
-    if not request.models:
+    if not request.models and not request.model_dirs:
         raise ConfigError("models: name at least one model (see `recplug models`)")
+    if request.models and request.model_dirs:
+        raise ConfigError("model_dirs evaluates saved models instead of fitting: give either models "
+                          "or model_dirs, not both")
+    if request.model_dirs and request.save_model is not None:
+        raise ConfigError("save_model saves models this request fits; model_dirs fits none: drop one")
+    for key, value in request.tags.items():
+        if not isinstance(key, str) or not key.strip() or not isinstance(value, str):
+            raise ConfigError(f"tags must map non-empty strings to strings, got {key!r}: {value!r}")
     if request.task not in TASKS:
         raise ConfigError(f"task must be one of {', '.join(TASKS)}, got {request.task!r}")
     if not request.seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in request.seeds):
@@ -243,6 +264,8 @@ def prepare(request: EvalRequest) -> Plan:
     from recplug.training.device import resolve_device
 
     check_request(request)
+    if request.model_dirs:
+        return _prepare_saved(request)
     loaded = {name: load_model_class(name) for name in dict.fromkeys(request.models)}
     check_unscoped_used(request.overrides, {name: param_names(cls) for name, (cls, _) in loaded.items()})
     planned = []
@@ -259,9 +282,42 @@ def prepare(request: EvalRequest) -> Plan:
         hyperparameters = model.get_params()
         check_model_params(cls, hyperparameters)
         device = resolve_device(request.device, supports_cuda=bool(getattr(cls.tags, "supports_cuda", False)))
+        if request.save_model is not None:
+            from recplug.saved_models import check_savable
+
+            check_savable(name, cls)
         planned.append(PlannedModel(name, cls, info, params, hyperparameters, str(device)))
     check_source(request.dataset, offline=request.data_options.offline)
     return Plan(request, planned)
+
+
+def _prepare_saved(request: EvalRequest) -> Plan:
+    """:func:`prepare` for ``model_dirs``: each card's model, hyperparameters, split and seed;
+    the plan's seeds are the cards' seeds."""
+    from recplug.discovery import load_model_class
+    from recplug.saved_models import FIT_ALL, read_card
+    from recplug.training.device import resolve_device
+
+    planned, seeds = [], set()
+    for folder in request.model_dirs:
+        card = read_card(folder)
+        if card.split.get("name") == FIT_ALL:
+            raise ConfigError(f"model_dirs: {folder} was fitted on all interactions (no test split); "
+                              "evaluating it would score its own training data")
+        if card.split.get("name") != request.split:
+            raise ConfigError(f"model_dirs: {folder} was fitted on split {card.split.get('name')!r}, "
+                              f"not {request.split!r}; evaluate it under split {card.split.get('name')!r}")
+        if card.qualified_model is None:
+            raise ConfigError(f"model_dirs: {folder} holds an unregistered class {card.model_class}; "
+                              "evaluate it from Python with recplug.evaluate")
+        cls, info = load_model_class(card.qualified_model)
+        check_task(card.model, cls, request.task)
+        device = resolve_device(request.device, supports_cuda=bool(getattr(cls.tags, "supports_cuda", False)))
+        planned.append(PlannedModel(card.model, cls, info, dict(card.hyperparameters),
+                                    dict(card.hyperparameters), str(device), str(folder), card))
+        seeds.add(int(card.seed))
+    check_source(request.dataset, offline=request.data_options.offline)
+    return Plan(replace(request, seeds=sorted(seeds)), planned)
 
 
 # ---- signals -------------------------------------------------------------------------------
@@ -320,14 +376,20 @@ def run_plan(plan: Plan, reporter: Reporter | None = None) -> list[RunOutcome]:
                 if dataset is None:
                     dataset = _load(request, reporter)
                 fingerprint = dataset.fingerprint()
+                check_saved_data(planned, fingerprint)
+                data_card = _data_card(request, dataset)
                 for seed in request.seeds:
                     for fold, params in split_runs(request):
+                        runs_here = [m for m in planned if _runs_at(m, seed, fold)]
+                        if not runs_here:
+                            continue
                         where = "" if fold is None else f", fold {fold}"
                         reporter.stage(f"splitting ({request.split}, seed {seed}{where})")
                         split = make_split(dataset, request.split, seed=seed, **params)
-                        for model in planned:
+                        for model in runs_here:
                             outcome = _one_run(store, request, model, seed, split, dataset.name,
-                                               fingerprint, reporter, signals)
+                                               fingerprint, reporter, signals, data_card=data_card)
+                            tag_outcome(store, outcome, request.tags)
                             outcomes.append(outcome)
                             reporter.outcome(outcome)
                             if signals.count:  # a signal whose KeyboardInterrupt library code swallowed
@@ -344,6 +406,43 @@ def run_plan(plan: Plan, reporter: Reporter | None = None) -> list[RunOutcome]:
             raise EvalInterrupted(f"interrupted ({name}) between runs; {done}; run the same command "
                                   "again to go on", name, outcomes) from None
     return outcomes
+
+
+def _runs_at(plan: PlannedModel, seed: int, fold: int | None) -> bool:
+    """Whether ``plan`` runs on this seed and fold: every model does, a saved one only on its card's."""
+    if plan.saved is None:
+        return True
+    return int(plan.saved.seed) == seed and plan.saved.fold == fold
+
+
+def check_saved_data(planned: list[PlannedModel], fingerprint: str) -> None:
+    """ModelError when a saved model was fitted on other data than the loaded dataset."""
+    from recplug.errors import ModelError
+
+    for plan in planned:
+        if plan.saved is not None and plan.saved.dataset.get("fingerprint") != fingerprint:
+            data = plan.saved.dataset
+            raise ModelError(f"{plan.saved_dir} was fitted on dataset {data.get('name')!r} (fingerprint "
+                             f"{data.get('fingerprint')}, {data.get('n_items')} items), not on this one "
+                             f"(fingerprint {fingerprint}); evaluate it on the data it was fitted on")
+
+
+def _data_card(request: EvalRequest, dataset) -> dict[str, Any] | None:
+    """The dataset part of saved models' cards (only computed when models are saved)."""
+    if request.save_model is None:
+        return None
+    from recplug.saved_models import dataset_card
+
+    return dataset_card(dataset)
+
+
+def tag_outcome(store, outcome: RunOutcome, tags: dict[str, str]) -> None:
+    """Set ``tags`` on the run of ``outcome`` (done, already done, or failed; never another
+    process's busy run)."""
+    if outcome.run_id is None or outcome.status == "busy":
+        return
+    for key, value in tags.items():
+        store.tag_run(outcome.run_id, key, value)
 
 
 def _load(request: EvalRequest, reporter: Reporter):
@@ -435,7 +534,8 @@ def _interrupted(model: Any) -> bool:
 
 
 def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, dataset_name: str,
-             fingerprint: str, reporter: Reporter, signals: _Signals) -> RunOutcome:
+             fingerprint: str, reporter: Reporter, signals: _Signals, *,
+             data_card: dict[str, Any] | None = None) -> RunOutcome:
     from recplug.store import RunSpec, run_env
 
     name = plan.name
@@ -447,15 +547,21 @@ def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, 
                    dataset=dataset_name, dataset_fingerprint=fingerprint, split=split.name,
                    split_params=_split_params(split), seed=seed, protocol=request.protocol,
                    ties="none" if rating else config.ties, ks=() if rating else tuple(config.ks),
-                   training=training_spec(plan, request))
-    claim = store.claim(spec, run_env(plan.device, request.threads or None), rerun=request.rerun)
+                   training=training_spec(plan, request) if plan.saved is None else dict(plan.saved.training))
+    if plan.saved is not None and plan.saved.split.get("params") != spec.split_params:
+        raise ConfigError(f"model_dirs: {plan.saved_dir} was fitted on split {split.name} with "
+                          f"{plan.saved.split.get('params')}, not {spec.split_params}; use the same split "
+                          "parameters")
+    rerun = request.rerun or _save_needed(request, plan, seed, fold, spec)
+    claim = store.claim(spec, run_env(plan.device, request.threads or None), rerun=rerun)
     if claim.status == "done":
         done = store.run(claim.run_id)
         return RunOutcome(name, seed, "skipped", done.id, dict(done.metrics),
                           fit_seconds=done.fit_seconds, eval_seconds=done.eval_seconds,
                           boundary_tie_rate=done.split_summary.get("boundary_tie_rate"),
                           training=dict(done.training_info or {}), fold=fold,
-                          fallback_predictions=done.split_summary.get("fallback_predictions"))
+                          fallback_predictions=done.split_summary.get("fallback_predictions"),
+                          saved_model=_saved_folder(request, plan, seed, fold))
     if claim.status == "busy":
         return RunOutcome(name, seed, "busy", claim.run_id, error=f"being run by {claim.owner}", fold=fold)
     run_id = claim.run_id
@@ -463,7 +569,10 @@ def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, 
     signals_before = signals.count
     try:
         with store.keep_alive(run_id):
-            return _fit_and_evaluate(store, request, plan, seed, split, config, run_id, reporter)
+            if plan.saved is not None:
+                return _evaluate_saved(store, request, plan, seed, split, config, run_id, reporter)
+            return _fit_and_evaluate(store, request, plan, seed, split, config, run_id, reporter,
+                                     spec=spec, data_card=data_card)
     except KeyboardInterrupt:
         reporter.fit_finished(name, seed)
         store.interrupt_run(run_id, "interrupted while fitting or evaluating (Ctrl-C or SIGTERM)")
@@ -481,6 +590,73 @@ def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, 
         message = f"{type(exc).__name__}: {exc}"
         store.fail_run(run_id, message)
         return RunOutcome(name, seed, "failed", run_id, error=message, fold=fold)
+
+
+def _saved_folder(request: EvalRequest, plan: PlannedModel, seed: int, fold: int | None) -> str | None:
+    """Where this run's model is (to be) saved: its ``model_dirs`` folder, or under ``save_model``."""
+    if plan.saved_dir is not None:
+        return plan.saved_dir
+    if request.save_model is None:
+        return None
+    from recplug.saved_models import run_folder
+
+    return str(run_folder(request.save_model, plan.name, seed, fold))
+
+
+def _save_needed(request: EvalRequest, plan: PlannedModel, seed: int, fold: int | None, spec) -> bool:
+    """True when ``save_model`` asks for this run's model and its folder does not hold it yet
+    (the run is then fitted again even if it is in the store)."""
+    folder = _saved_folder(request, plan, seed, fold)
+    if request.save_model is None or folder is None:
+        return False
+    from recplug.errors import ModelError
+    from recplug.saved_models import read_card
+
+    try:
+        return read_card(folder).config_key != spec.config_key()
+    except ModelError:
+        return True
+
+
+def _save_fitted(request: EvalRequest, plan: PlannedModel, model: Any, *, seed: int, split, spec,
+                 run_id: int, fitted_on: str, metrics: dict[str, float], data_card: dict[str, Any]) -> str:
+    """Save a fitted ``model`` with its card under ``request.save_model``; returns the folder."""
+    from recplug.models._files import qualified_name
+    from recplug.saved_models import ModelCard, save_model, versions
+
+    folder = _saved_folder(request, plan, seed, split.params.get("fold"))
+    card = ModelCard(model=plan.name, qualified_model=plan.info.qualified_name,
+                     model_class=qualified_name(plan.cls), hyperparameters=dict(plan.hyperparameters),
+                     dataset=dict(data_card), split={"name": split.name, "params": dict(spec.split_params),
+                                                     "seed": seed},
+                     fitted_on=fitted_on, training=dict(spec.training), metrics=dict(metrics),
+                     run_id=run_id, versions=versions(), config_key=spec.config_key())
+    return str(save_model(model, folder, card))
+
+
+def _evaluate_saved(store, request: EvalRequest, plan: PlannedModel, seed: int, split,
+                    config: EvalConfig, run_id: int, reporter: Reporter) -> RunOutcome:
+    """A run of a saved model: loaded (vocabularies checked), never fitted, then tested."""
+    from recplug.saved_models import load_model
+
+    fold = split.params.get("fold")
+    label = run_label(plan.name, seed, fold)
+    reporter.stage(f"loading {label} from {plan.saved_dir}")
+    model, card = load_model(plan.saved_dir, interactions=split.train, device=plan.device,
+                             cls=plan.cls)
+    fitted_on = split.history("test") if card.fitted_on == "train+valid" else split.train
+    reporter.stage(f"evaluating {label}")
+    result, metrics, summary = _test(request, model, split, config, plan.device, fitted_on)
+    training = {"loaded_from": str(plan.saved_dir)}
+    store.finish_run(run_id, metrics=metrics, users=result.users, per_user=result.per_user,
+                     fit_seconds=None, eval_seconds=result.seconds,
+                     peak_memory_bytes=peak_memory_bytes(),
+                     split_summary={**split.summary, **summary}, training=training)
+    store.tag_run(run_id, "model_dir", str(plan.saved_dir))
+    return RunOutcome(plan.name, seed, "done", run_id, result.summary, eval_seconds=result.seconds,
+                      boundary_tie_rate=result.boundary_tie_rate, training=training, fold=fold,
+                      fallback_predictions=summary.get("fallback_predictions"),
+                      saved_model=str(plan.saved_dir))
 
 
 def _fit(plan: PlannedModel, label: str, seed: int, train, options: FitOptions, run_id: int):
@@ -518,7 +694,8 @@ def _test(request: EvalRequest, model: Any, split, config: EvalConfig, device: s
 
 
 def _fit_and_evaluate(store, request: EvalRequest, plan: PlannedModel, seed: int, split,
-                      config: EvalConfig, run_id: int, reporter: Reporter) -> RunOutcome:
+                      config: EvalConfig, run_id: int, reporter: Reporter, *, spec=None,
+                      data_card: dict[str, Any] | None = None) -> RunOutcome:
     name, device = plan.name, plan.device
     fold = split.params.get("fold")
     label = run_label(name, seed, fold)
@@ -547,6 +724,12 @@ def _fit_and_evaluate(store, request: EvalRequest, plan: PlannedModel, seed: int
     reporter.fit_finished(name, seed)
     reporter.stage(f"evaluating {label}")
     result, metrics, summary = _test(request, model, split, config, device, fitted_on)
+    saved = None
+    if request.save_model is not None:
+        reporter.stage(f"saving {label}")
+        saved = _save_fitted(request, plan, model, seed=seed, split=split, spec=spec, run_id=run_id,
+                             fitted_on="train" if fitted_on is split.train else "train+valid",
+                             metrics=metrics, data_card=data_card)
     store.finish_run(run_id, metrics=metrics, users=result.users, per_user=result.per_user,
                      fit_seconds=fit_seconds, eval_seconds=result.seconds,
                      peak_memory_bytes=peak_memory_bytes(),
@@ -554,7 +737,7 @@ def _fit_and_evaluate(store, request: EvalRequest, plan: PlannedModel, seed: int
     return RunOutcome(name, seed, "done", run_id, result.summary, fit_seconds=fit_seconds,
                       eval_seconds=result.seconds, boundary_tie_rate=result.boundary_tie_rate,
                       training=training, fold=fold,
-                      fallback_predictions=summary.get("fallback_predictions"))
+                      fallback_predictions=summary.get("fallback_predictions"), saved_model=saved)
 
 
 def refit_epochs(model: Any, request: EvalRequest) -> int | None:

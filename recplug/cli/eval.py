@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from recplug.cli.options import (ColumnsOption, FormatOption, KcoreOption, MinRatingOption,
+from recplug.cli.options import (FLAGS, ColumnsOption, FormatOption, KcoreOption, MinRatingOption,
                                  OfflineOption, as_flags, data_options, out_format, parse_ints,
                                  parse_names)
 from recplug.errors import ConfigError
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from recplug.runner import EvalRequest, RunOutcome
 
 err = Console(stderr=True)
+
+#: library argument names of eval's errors -> its flags (:func:`as_flags`)
+EVAL_FLAGS = {**FLAGS, "model_dirs": "--model", "save_model": "--save-model", "tags": "--tag"}
 
 #: options of the ranking task and their defaults; ``--task rating`` refuses other values
 RANKING_DEFAULTS = {"--k": "5,10,20,50", "--metrics": "hr,recall,ndcg,mrr,precision,map",
@@ -93,8 +96,10 @@ class RichReporter:
             print_(f"[dim]• {escape(label)} already in the store (run {outcome.run_id}); --rerun to redo it[/]")
         else:
             fit = f"{outcome.fit_seconds:.1f}s" if outcome.fit_seconds is not None else "?"
-            print_(f"[green]✓ {escape(label)}[/] fit {fit}, eval {outcome.eval_seconds:.2f}s{_trained(outcome)}"
-                   f"{_fallbacks(outcome)}")
+            saved = f", saved in {outcome.saved_model}" if outcome.saved_model else ""
+            fit = "reused" if outcome.fit_seconds is None and outcome.saved_model else f"fit {fit}"
+            print_(f"[green]✓ {escape(label)}[/] {fit}, eval {outcome.eval_seconds:.2f}s{_trained(outcome)}"
+                   f"{_fallbacks(outcome)}{escape(saved)}")
         warning = tie_warning(outcome) if outcome.status in ("done", "skipped") else None
         if warning:
             print_(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
@@ -122,7 +127,8 @@ def _trained(outcome: RunOutcome) -> str:
 
 
 def eval_command(
-    models: list[str] = typer.Argument(..., help="Model names (see `recplug models`), or dist:name."),
+    models: Optional[list[str]] = typer.Argument(None, help="Model names (see `recplug models`), or dist:name "
+                                                           "(none with --model)."),
     dataset: str = typer.Option("ml-100k", "--dataset", "-d", help="Registry name or path to a data file/folder."),
     format: FormatOption = None,
     columns: ColumnsOption = None,
@@ -159,6 +165,12 @@ def eval_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write this invocation's leaderboard to a file "
                                                            "(.md, .tex, .html, .csv or .json)."),
     rerun: bool = typer.Option(False, "--rerun", help="Redo runs already in the store."),
+    save_model: Optional[Path] = typer.Option(None, "--save-model", help="Save each fitted model with a card in "
+                                              "DIR/<model>-seed<N> (reuse it with --model or `recplug recommend "
+                                              "--model`)."),
+    model_dir: list[Path] = typer.Option([], "--model", help="Evaluate a saved model folder instead of fitting "
+                                         "(repeatable; its split and seed come from its card)."),
+    tag: list[str] = typer.Option([], "--tag", help="key=value stored with every run (repeatable)."),
 ) -> None:
     """Fit and evaluate MODELS on a dataset under one split, with full ranking over all items
     (or, with --task rating, the RMSE, MAE and FCP of their predicted ratings)."""
@@ -166,14 +178,15 @@ def eval_command(
                             task=task, split=split, folds=folds, target=target, k=k, metrics=metrics, ties=ties, seed=seed, seeds=seeds,
                             device=device, set_=set_, epochs=epochs, patience=patience, valid_metric=valid_metric,
                             refit=refit, negatives=negatives, sampler=sampler, batch_size=batch_size,
-                            threads=threads, db=db, rerun=rerun)
+                            threads=threads, db=db, rerun=rerun, save_model=save_model,
+                            model_dirs=model_dir, tags=tag)
     export = out_format(out)
     if split == "temporal-user":
         err.print("[yellow]note:[/] temporal-user splits each user's history by time; it leaks "
                   "future interactions of other users into training.")
     from recplug.runner import prepare, run_plan
 
-    with as_flags():
+    with as_flags(EVAL_FLAGS):
         plan = prepare(request)
     with _threads(threads), Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                      TimeElapsedColumn(), console=err, transient=True) as progress:
@@ -190,12 +203,22 @@ def eval_command(
 
 def build_request(*, models, dataset, data, task, split, folds, target, k, metrics, ties, seed, seeds, device, set_,
                   epochs, patience, valid_metric, refit, negatives, sampler, batch_size, threads, db,
-                  rerun) -> EvalRequest:
+                  rerun, save_model=None, model_dirs=(), tags=()) -> EvalRequest:
     """The request of an ``eval`` invocation; ConfigError naming the flag for a bad value."""
     from recplug.evaluation import EvalConfig
     from recplug.params import parse_overrides
     from recplug.runner import TASKS, EvalRequest
 
+    models = list(models or [])
+    if not models and not model_dirs:
+        raise ConfigError("name at least one model (see `recplug models`), or a saved one with --model DIR")
+    if models and model_dirs:
+        raise ConfigError(f"--model DIR evaluates a saved model instead of fitting: drop the model names "
+                          f"({', '.join(models)}) or --model")
+    if model_dirs and (seed != 0 or seeds != 1):
+        raise ConfigError("--model DIR runs on the seed in its card: drop --seed and --seeds")
+    if model_dirs and save_model is not None:
+        raise ConfigError("--save-model saves models that eval fits; --model fits none: drop one")
     if seeds < 1:
         raise ConfigError(f"--seeds must be >= 1 (how many seeds to run), got {seeds}")
     if seed < 0:
@@ -230,8 +253,21 @@ def build_request(*, models, dataset, data, task, split, folds, target, k, metri
                               seeds=list(range(seed, seed + seeds)), eval_config=config,
                               overrides=parse_overrides(set_), device=device, threads=threads,
                               max_epochs=epochs, patience=patience, validation_metric=valid_metric,
-                              refit=refit, data_options=data, db=str(db) if db else None, rerun=rerun)
+                              refit=refit, data_options=data, db=str(db) if db else None, rerun=rerun,
+                              save_model=str(save_model) if save_model is not None else None,
+                              model_dirs=[str(d) for d in model_dirs], tags=parse_tags(tags))
     return request
+
+
+def parse_tags(pairs) -> dict[str, str]:
+    """``["k=v", ...]`` of ``--tag`` as a dict; ConfigError naming --tag for a malformed pair."""
+    tags: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--tag takes key=value, got {pair!r}")
+        tags[key.strip()] = value
+    return tags
 
 
 def _store_path(request: EvalRequest) -> Path:
