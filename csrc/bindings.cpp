@@ -18,6 +18,14 @@
 
 namespace py = pybind11;
 
+// Import name and variant of this module (CMakeLists.txt compiles this file once per variant).
+#ifndef RECPLUG_MODULE
+#define RECPLUG_MODULE _kernels
+#endif
+#ifndef RECPLUG_VARIANT
+#define RECPLUG_VARIANT "native"
+#endif
+
 namespace {
 
 std::string instruction_set() {
@@ -39,6 +47,7 @@ std::string instruction_set() {
 py::dict build_info() {
     py::dict info;
     info["instruction_set"] = instruction_set();
+    info["variant"] = std::string(RECPLUG_VARIANT);
     info["openmp"] = recplug::has_openmp();
     info["max_threads"] = recplug::resolve_threads(0);
 #if defined(__clang__)
@@ -51,6 +60,23 @@ py::dict build_info() {
     return info;
 }
 
+// What this CPU (and its OS) supports of the extensions the variants are compiled for: "avx2"
+// (AVX2 + FMA) and "avx512" (those + AVX-512 F/DQ/BW/VL/CD), as CMakeLists.txt sets them.
+py::dict cpu_features() {
+    py::dict out;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                        __builtin_cpu_supports("avx512cd");
+#else
+    const bool avx2 = false, avx512 = false;
+#endif
+    out["avx2"] = avx2;
+    out["avx512"] = avx512;
+    return out;
+}
 
 // ---- top-K selection and fused scoring: buffer unwrapping (csrc/topk.h, csrc/fused.h) ----
 // Cheap structural checks repeat here so that even a direct call of recplug._kernels can never
@@ -247,9 +273,10 @@ CArray<double> ranking_metrics(const CArray<int32_t>& topk_ids, const CArray<int
 
 }  // namespace
 
-PYBIND11_MODULE(_kernels, m) {
+PYBIND11_MODULE(RECPLUG_MODULE, m) {
     m.doc() = "recplug native kernels (use recplug.kernels, which validates inputs)";
-    m.def("build_info", &build_info, "Instruction set, OpenMP and compiler of this build.");
+    m.def("build_info", &build_info, "Instruction set, variant, OpenMP and compiler of this build.");
+    m.def("cpu_features", &cpu_features, "Which kernel variants this CPU can run: {avx2, avx512}.");
     // ---- top-K selection and fused scoring (csrc/topk.h) ----
     m.def("topk_update", &topk_update, "Fold a score chunk into the running top-(k+1) heaps.",
           py::arg("scores").noconvert(), py::arg("item_offset"), py::arg("excl_indptr").noconvert(),
@@ -286,7 +313,7 @@ PYBIND11_MODULE(_kernels, m) {
         using I64 = py::array_t<int64_t, py::array::c_style>;
         using F64 = py::array_t<double, py::array::c_style>;
         using Sampler = recplug::NegativeSampler;
-        py::class_<Sampler>(m, "NegativeSampler",
+        py::class_<Sampler>(m, "NegativeSampler", py::module_local(),
                             "Every user's positives held once; use recplug.kernels.NegativeSampler.")
             .def(py::init([](const I64& pos_indptr, const I32& pos_items, int64_t n_items,
                              const py::object& popularity, int threads, int backend) {

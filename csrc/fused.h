@@ -43,7 +43,8 @@ constexpr int kStreamItemTile = 256;   // a multiple of kNR
 inline std::vector<float> pack_items(const float* item_emb, int64_t n_items, int64_t d, int threads) {
     const int64_t n_panels = (n_items + kNR - 1) / kNR;
     std::vector<float> packed(static_cast<size_t>(n_panels * d * kNR), 0.0f);
-#pragma omp parallel for num_threads(resolve_threads(threads)) schedule(static) if (n_panels > 64)
+    threads = threads_for(threads, n_items * d, kGrainFlops);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (int64_t q = 0; q < n_panels; ++q) {
         float* dst = packed.data() + q * d * kNR;
         for (int j = 0; j < kNR; ++j) {
@@ -166,7 +167,8 @@ inline void score_matrix(const float* user_emb, int64_t n_users, const float* it
     const std::vector<float> biasp = pad_bias(bias, n_items);
     const float* bp = bias ? biasp.data() : nullptr;
     const int64_t n_blocks = (n_users + kUserBlock - 1) / kUserBlock;
-#pragma omp parallel for num_threads(resolve_threads(threads)) schedule(dynamic, 1)
+    threads = threads_for(threads, n_blocks, 1);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1)
     for (int64_t blk = 0; blk < n_blocks; ++blk) {
         const int64_t u0 = blk * kUserBlock;
         const int nb = static_cast<int>(std::min<int64_t>(kUserBlock, n_users - u0));
@@ -194,7 +196,8 @@ inline void fused_topk(const float* user_emb, int64_t n_users, const float* item
     const int64_t user_block = whole_rows ? kUserBlock : kStreamUserBlock;
     const int64_t n_blocks = (n_users + user_block - 1) / user_block;
     const int64_t tile_width = whole_rows ? std::max<int64_t>(kNR, (n_items + kNR - 1) / kNR * kNR) : kStreamItemTile;
-#pragma omp parallel num_threads(resolve_threads(threads)) if (n_blocks > 1)
+    threads = threads_for(threads, n_blocks, 1);
+#pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const size_t ub = static_cast<size_t>(user_block);
         std::vector<float> tile(ub * tile_width);

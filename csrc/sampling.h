@@ -728,7 +728,8 @@ class NegativeSampler {
             p.filter_words = static_cast<uint64_t>(std::max<int64_t>(1, (nnz + 3) / 4));
             p.filter.assign(static_cast<size_t>(p.filter_words), 0);
         }
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
+        const int load_threads = threads_for(threads, nnz, kGrainEntries);
+#pragma omp parallel for num_threads(load_threads) schedule(dynamic, 64) if (load_threads > 1)
         for (int64_t u = 0; u < n_users; ++u) {
             if (p.use_bitmap) {
                 p.load_user(u, pos, indptr[u], indptr[u + 1]);
@@ -772,8 +773,8 @@ class NegativeSampler {
             first_bad = 0;  // no row can be served (and there is nothing to draw from)
         } else {
             const int64_t chunks = (m + kRowChunk - 1) / kRowChunk;
-            threads = static_cast<int>(std::min<int64_t>(resolve_threads(threads), chunks));
-#pragma omp parallel num_threads(threads)
+            threads = static_cast<int>(std::min<int64_t>(threads_for(threads, m * n, kGrainDraws), chunks));
+#pragma omp parallel num_threads(threads) if (threads > 1)
             {
                 Worker worker(call);
                 int64_t bad_user = -1;

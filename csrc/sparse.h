@@ -72,8 +72,8 @@ inline void row_tail(const int32_t* indices, const float* values, int64_t beg, i
 inline void csr_dense_matmul(const int64_t* indptr, const int32_t* indices, const float* values,
                              int64_t m, const float* dense, int64_t d, float* out, int threads) {
     using namespace sparse_detail;
-    threads = resolve_threads(threads);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
+    threads = threads_for(threads, indptr[m] * d, kGrainFlops);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 64) if (threads > 1)
     for (int64_t r = 0; r < m; ++r) {
         const int64_t beg = indptr[r], end = indptr[r + 1];
         float* out_row = out + r * d;
@@ -107,13 +107,13 @@ struct NormAdjacency {
 // items follow (node n_users + i); isolated nodes get empty rows.
 inline NormAdjacency bipartite_norm_adj(const int64_t* indptr, const int32_t* indices,
                                         int64_t n_users, int64_t n_items, int threads) {
-    threads = resolve_threads(threads);
+    threads = threads_for(threads, indptr[n_users], kGrainEntries);
     const int64_t nnz_in = indptr[n_users];
 
     // 1. Each user's items sorted and deduplicated (in place in a copy).
     std::vector<int32_t> work(indices, indices + nnz_in);
     std::vector<int64_t> user_ptr(n_users + 1, 0);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 256) if (threads > 1)
     for (int64_t u = 0; u < n_users; ++u) {
         int32_t* first = work.data() + indptr[u];
         int32_t* last = work.data() + indptr[u + 1];
@@ -124,7 +124,7 @@ inline NormAdjacency bipartite_norm_adj(const int64_t* indptr, const int32_t* in
     const int64_t nnz = user_ptr[n_users];
 
     std::vector<int32_t> user_items(nnz);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 256) if (threads > 1)
     for (int64_t u = 0; u < n_users; ++u) {
         std::copy(work.data() + indptr[u], work.data() + indptr[u] + (user_ptr[u + 1] - user_ptr[u]),
                   user_items.data() + user_ptr[u]);
@@ -164,7 +164,7 @@ inline NormAdjacency bipartite_norm_adj(const int64_t* indptr, const int32_t* in
     adj.indices.resize(2 * nnz);
     adj.values.resize(2 * nnz);
     const int32_t offset = static_cast<int32_t>(n_users);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 256) if (threads > 1)
     for (int64_t u = 0; u < n_users; ++u) {
         for (int64_t k = user_ptr[u]; k < user_ptr[u + 1]; ++k) {
             const int32_t i = user_items[k];
@@ -172,7 +172,7 @@ inline NormAdjacency bipartite_norm_adj(const int64_t* indptr, const int32_t* in
             adj.values[k] = static_cast<float>(user_scale[u] * item_scale[i]);
         }
     }
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 256) if (threads > 1)
     for (int64_t i = 0; i < n_items; ++i) {
         for (int64_t k = item_ptr[i]; k < item_ptr[i + 1]; ++k) {
             const int32_t u = item_users[k];

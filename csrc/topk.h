@@ -448,7 +448,8 @@ inline void update(const float* scores, int64_t n_rows, int64_t width, int64_t i
                    int threads) {
     const TierBits tiers = tier_bits(ties);
     const bool use_targets = ties != kRandom;
-#pragma omp parallel num_threads(resolve_threads(threads)) if (n_rows > 1)
+    threads = threads_for(threads, n_rows * width, kGrainScores);
+#pragma omp parallel num_threads(threads) if (threads > 1)
     {
         std::vector<int32_t> excl, tgt;
         std::vector<float> copy, maxima;
@@ -486,7 +487,8 @@ inline void finish_row(const HeapStore& store, int64_t r, int32_t k, int32_t* ou
 // finish_row for every row; k <= store.cap.
 inline void finish(HeapStore store, int64_t n_rows, int32_t k, int32_t* out_ids, float* out_scores,
                    bool* out_boundary, int threads) {
-#pragma omp parallel num_threads(resolve_threads(threads)) if (n_rows > 1)
+    threads = threads_for(threads, n_rows, kGrainRows);
+#pragma omp parallel num_threads(threads) if (threads > 1)
     {
         std::vector<std::pair<uint64_t, int32_t>> buf;
 #pragma omp for schedule(dynamic, 256)
@@ -503,7 +505,8 @@ inline void select(const float* scores, int64_t n_rows, int64_t width, int32_t k
     const TierBits tiers = tier_bits(ties);
     const bool use_targets = ties != kRandom;
     const int32_t cap = k + 1;
-#pragma omp parallel num_threads(resolve_threads(threads)) if (n_rows > 1)
+    threads = threads_for(threads, n_rows * width, kGrainScores);
+#pragma omp parallel num_threads(threads) if (threads > 1)
     {
         std::vector<int32_t> excl, tgt;
         std::vector<float> copy, maxima;

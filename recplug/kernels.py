@@ -22,9 +22,22 @@ REBUILD_HINT = (
 )
 
 
-@functools.cache
-def _native() -> Any:
-    """Import the extension once; turn any import failure into one clear error."""
+#: Kernel variants in order of preference: a native build's own module, then the per-instruction-set
+#: builds (CMakeLists.txt compiles the same sources for each; every variant gives the same results).
+VARIANTS = ("native", "avx512", "avx2", "baseline")
+#: Environment variable that forces a variant (read when the kernels are first used).
+VARIANT_ENV = "RECPLUG_KERNELS"
+_forced_variant: str | None = None
+
+
+def _import(name: str) -> Any:
+    import importlib
+
+    return importlib.import_module(f"recplug.{name}")
+
+
+def _base() -> Any:
+    """``recplug._kernels`` itself (native, or the portable baseline of a wheel)."""
     try:
         from recplug import _kernels
     except ImportError as exc:
@@ -32,6 +45,69 @@ def _native() -> Any:
             f"the compiled module recplug._kernels is not available ({exc}); {REBUILD_HINT}"
         ) from None
     return _kernels
+
+
+def _module(variant: str) -> Any | None:
+    """The module of ``variant`` when it is built and this CPU runs it, else None."""
+    base = _base()
+    if variant == base.build_info().get("variant", "native"):
+        return base
+    if variant == "native" or variant not in VARIANTS:
+        return None
+    features = base.cpu_features() if hasattr(base, "cpu_features") else {}
+    if variant != "baseline" and not features.get(variant, False):
+        return None
+    try:
+        return _import(f"_kernels_{variant}")
+    except ImportError:
+        return None
+
+
+def variants() -> list[str]:
+    """The kernel variants built and runnable on this CPU, best first (see :data:`VARIANTS`)."""
+    return [v for v in VARIANTS if _module(v) is not None]
+
+
+def use_variant(variant: str | None) -> None:
+    """Run every later kernel call on ``variant`` (one of :func:`variants`); ``None`` goes back
+    to the automatic choice (``RECPLUG_KERNELS``, else the best of :func:`variants`).
+
+    Objects built before (a :class:`NegativeSampler`) keep the variant they were built with.
+    Raises ConfigError, naming ``variant``, for one that is unknown, not built or not
+    supported by this CPU.
+    """
+    global _forced_variant
+    if variant is not None:
+        _check_variant(variant, "variant")
+    _forced_variant = variant
+    _native.cache_clear()
+
+
+def _check_variant(variant: Any, name: str) -> Any:
+    from recplug.errors import ConfigError
+
+    module = _module(variant) if isinstance(variant, str) else None
+    if module is None:
+        raise ConfigError(
+            f"{name}={variant!r} is not a kernel variant this build runs on this CPU; "
+            f"choose one of {', '.join(variants())} (known variants: {', '.join(VARIANTS)})")
+    return module
+
+
+@functools.cache
+def _native() -> Any:
+    """The kernel module every call uses: the forced variant, else the best runnable one."""
+    import os
+
+    base = _base()
+    chosen = _forced_variant or os.environ.get(VARIANT_ENV, "").strip() or None
+    if chosen is not None:
+        return _check_variant(chosen, VARIANT_ENV if _forced_variant is None else "variant")
+    for variant in VARIANTS:
+        module = _module(variant)
+        if module is not None:
+            return module
+    return base  # pragma: no cover - the base module is always one of VARIANTS
 
 
 def available() -> bool:
@@ -44,8 +120,12 @@ def available() -> bool:
 
 
 def build_info() -> dict[str, Any]:
-    """Instruction set, OpenMP use, default thread count and compiler of the build."""
-    return dict(_native().build_info())
+    """The kernels in use: ``variant`` (see :data:`VARIANTS`), ``instruction_set``, OpenMP use,
+    default thread count and compiler, and ``variants`` (those built and runnable here)."""
+    info = dict(_native().build_info())
+    info.setdefault("variant", "native")
+    info["variants"] = variants()
+    return info
 
 
 # ---- top-K selection, fused scoring and ranking metrics (csrc/topk.h, fused.h, metrics.h) ----

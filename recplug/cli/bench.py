@@ -111,20 +111,58 @@ def train_bench(
                                             f"recplug.bench.straight: {', '.join(_straight_models())}."),
     repeats: int = typer.Option(3, help="Timed epochs of each side after one warm-up epoch, ours and the "
                                         "alternative in alternation (medians reported)."),
-    threads: int = typer.Option(2, help="CPU threads of both sides (torch and BLAS pools)."),
+    threads: int = typer.Option(2, help="CPU threads of both sides (torch and BLAS pools); with --concurrent, "
+                                        "of the solo job."),
+    concurrent: int = typer.Option(0, help="Instead: time N identical jobs (processes) training at once "
+                                           "against one alone (seconds per epoch of each; target: each "
+                                           "at most 2.3x the solo time)."),
+    share: bool = typer.Option(True, "--share/--no-share",
+                               help="With --concurrent: hand each job its share of the usable CPUs "
+                                    "(recplug.training.threads.job_threads), as an executor does; "
+                                    "--no-share starts each with --threads, as jobs started by hand are."),
+    epochs: int = typer.Option(2, help="With --concurrent: epochs each job trains (timed together)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the rows as JSON."),
 ) -> None:
-    """Seconds per epoch on ML-1M-shaped data vs a straightforward torch implementation."""
+    """Seconds per epoch on ML-1M-shaped data vs a straightforward torch implementation
+    (or, with --concurrent N, alone vs N jobs at once)."""
     from recplug.bench import straight, train
 
     repeats = _repeats(repeats)
     if threads < 1:
         raise ConfigError(f"--threads must be >= 1, got {threads}")
+    if concurrent < 0 or concurrent == 1:
+        raise ConfigError(f"--concurrent must be 0 (off) or a number of jobs >= 2, got {concurrent}")
+    if epochs < 1:
+        raise ConfigError(f"--epochs must be >= 1, got {epochs}")
     try:
         straight.load(model)
     except ConfigError as exc:
         raise ConfigError(f"recplug bench train: {exc}") from None
+    if concurrent:
+        _report_concurrent(model, concurrent, threads, share, epochs, json_out)
+        return
     _report(f"recplug bench train {model}", train.run(model, repeats, threads=threads), json_out)
+
+
+def _report_concurrent(model: str, jobs: int, threads: int, share: bool, epochs: int,
+                       json_path: Optional[Path]) -> None:
+    from recplug.bench import concurrent
+
+    result = concurrent.run(model, jobs, epochs=epochs, threads=threads, share=share)
+    table = Table(title=f"recplug bench train {model} --concurrent {jobs}")
+    for col in ("job", "threads", "s/epoch", "x solo", "target"):
+        table.add_column(col, justify="left" if col == "job" else "right")
+    table.add_row("alone", str(result.solo_threads), f"{result.solo_s:.2f} s", "1.00x", "")
+    for i, (t, s, slow) in enumerate(zip(result.job_threads, result.concurrent_s, result.slowdowns)):
+        style = "green" if slow <= concurrent.TARGET_SLOWDOWN else "red"
+        table.add_row(f"{i + 1} of {jobs}", str(t), f"{s:.2f} s", f"[{style}]{slow:.2f}x[/]",
+                      f"≤ {concurrent.TARGET_SLOWDOWN:g}x")
+    _console().print(table)
+    if json_path is not None:
+        payload = {"benchmark": f"recplug bench train {model} --concurrent {jobs}",
+                   "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, **result.to_dict()}
+        json_path.write_text(json.dumps(payload, indent=2))
+        Console(stderr=True).print(f"wrote {json_path}")
 
 
 @app.command(cls=FlagCommand, name="rating")
