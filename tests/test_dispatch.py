@@ -115,3 +115,20 @@ def test_every_variant_gives_bit_identical_results():
         for name, expected in reference.items():
             assert got[name].dtype == expected.dtype, (variant, name)
             assert got[name].tobytes() == expected.tobytes(), f"{variant} differs from {reference_variant} in {name}"
+
+
+def test_doctor_shows_the_variant_and_the_usable_cpus(monkeypatch):
+    from typer.testing import CliRunner
+
+    from recplug.cli.app import app
+    from recplug.training.threads import usable_cpus
+
+    last = kernels.variants()[-1]
+    monkeypatch.setenv(kernels.VARIANT_ENV, last)
+    monkeypatch.setenv("RECPLUG_THREADS", "1")
+    kernels.use_variant(None)
+    result = CliRunner().invoke(app, ["doctor"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert f"kernel variant  │ {last} (" in result.output
+    assert f"usable by this process: {usable_cpus()}" in result.output
+    assert "threads per job │ 1 (RECPLUG_THREADS=1)" in result.output

@@ -10,7 +10,7 @@ from rich.table import Table
 
 
 def doctor() -> None:
-    """Print versions (recplug, python, torch, numpy), kernel build, threads and CUDA devices."""
+    """Print versions (recplug, python, torch, numpy), kernel build and variant, usable CPUs, threads and CUDA devices."""
     import numpy as np
 
     import recplug
@@ -37,13 +37,19 @@ def doctor() -> None:
     if kernels.available():
         info = kernels.build_info()
         table.add_row("kernels", "[green]built[/]")
-        table.add_row("instruction set", str(info["instruction_set"]))
+        table.add_row("kernel variant", f"{info['variant']} ({info['instruction_set']}); runnable here: "
+                                        f"{', '.join(info['variants'])} (force one with {kernels.VARIANT_ENV}=NAME)")
         table.add_row("OpenMP", "yes" if info["openmp"] else "no (single-threaded)")
         table.add_row("kernel threads", str(info["max_threads"]))
         table.add_row("compiler", str(info["compiler"]))
     else:
         table.add_row("kernels", "[red]not built[/] (see below)")
-    table.add_row("CPU cores", str(os.cpu_count()))
+    from recplug.training.threads import THREADS_ENV, cgroup_cpu_limit, default_threads, usable_cpus
+
+    quota = cgroup_cpu_limit()
+    table.add_row("CPU cores", f"{os.cpu_count()} (usable by this process: {usable_cpus()}; cgroup CPU quota: "
+                               f"{'none' if quota is None else f'{quota:g}'})")
+    table.add_row("threads per job", f"{default_threads()} ({THREADS_ENV}={os.environ.get(THREADS_ENV) or 'unset'})")
     try:
         from threadpoolctl import threadpool_info
 
