@@ -65,6 +65,18 @@ def _prefix_rows(seq_indptr: np.ndarray, seq_items: np.ndarray, max_len: int
     return row_users, inputs, seq_items[target_pos].astype(np.int64) + 1
 
 
+def item_table(n_items: int, size: int) -> Any:
+    """``nn.Embedding(n_items + 1, size, padding_idx=0)`` drawn Xavier-normal, row 0 (padding) zero."""
+    import torch
+    from torch import nn
+
+    table = nn.Embedding(n_items + 1, int(size), padding_idx=0)
+    nn.init.xavier_normal_(table.weight)
+    with torch.no_grad():
+        table.weight[0].zero_()
+    return table
+
+
 class SequenceEncoderModel(TorchModel):
     """A :class:`TorchModel` scored by ``encode(recent history) @ item_vectors().T (+ item_bias())``.
 
