@@ -55,6 +55,9 @@ class EvalRequest:
     models to evaluate instead of fitting (``models`` then stays empty): each runs on the
     split, seed and fold in its card, on the dataset it was fitted on. ``tags``: key -> value
     set on every run this request stores or finds done (:meth:`ResultStore.tag_run`).
+    ``model_classes``: name -> class for models that are no plugin (the Python API's
+    prototypes): used instead of discovery, stored as ``local:<name>`` with a version that
+    hashes the class's source (:func:`local_plugin_info`).
     """
 
     models: list[str]
@@ -77,6 +80,7 @@ class EvalRequest:
     save_model: str | None = None
     model_dirs: list[str] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
+    model_classes: dict[str, type] = field(default_factory=dict)
 
     @property
     def valid_metric(self) -> str:
@@ -266,7 +270,9 @@ def prepare(request: EvalRequest) -> Plan:
     check_request(request)
     if request.model_dirs:
         return _prepare_saved(request)
-    loaded = {name: load_model_class(name) for name in dict.fromkeys(request.models)}
+    loaded = {name: (request.model_classes[name], local_plugin_info(name, request.model_classes[name]))
+              if name in request.model_classes else load_model_class(name)
+              for name in dict.fromkeys(request.models)}
     check_unscoped_used(request.overrides, {name: param_names(cls) for name, (cls, _) in loaded.items()})
     planned = []
     for name, (cls, _) in loaded.items():
@@ -289,6 +295,25 @@ def prepare(request: EvalRequest) -> Plan:
         planned.append(PlannedModel(name, cls, info, params, hyperparameters, str(device)))
     check_source(request.dataset, offline=request.data_options.offline)
     return Plan(request, planned)
+
+
+def local_plugin_info(name: str, cls: type):
+    """The :class:`~recplug.discovery.PluginInfo` of a class given directly (no entry point):
+    distribution ``local``, version ``src-<hash of the class's source>`` (so an edited
+    prototype is a new configuration, not "already done"), validated like a plugin."""
+    import hashlib
+    import inspect
+
+    from recplug.discovery import PluginInfo, validate_class
+
+    validate_class(cls)
+    try:
+        version = "src-" + hashlib.sha256(inspect.getsource(cls).encode()).hexdigest()[:12]
+    except (OSError, TypeError):  # no source (built in a REPL without files): identity by name
+        version = "0"
+    return PluginInfo(name=name, qualified_name=f"local:{name}", dist="local", version=version,
+                      target=f"{cls.__module__}:{cls.__qualname__}", status="ok", error=None,
+                      tags=getattr(cls, "tags", None))
 
 
 def _prepare_saved(request: EvalRequest) -> Plan:
@@ -659,7 +684,7 @@ def _evaluate_saved(store, request: EvalRequest, plan: PlannedModel, seed: int, 
                       saved_model=str(plan.saved_dir))
 
 
-def _fit(plan: PlannedModel, label: str, seed: int, train, options: FitOptions, run_id: int):
+def _fit(plan: PlannedModel, label: str, seed: int, train, options: FitOptions, run_id: int | None):
     """A fresh model fitted on ``train``; _FitInterrupted (naming the run's ``label``) when
     the fit was interrupted."""
     from recplug.training.seeding import seed_everything
@@ -693,9 +718,24 @@ def _test(request: EvalRequest, model: Any, split, config: EvalConfig, device: s
     return result, result.summary, {"boundary_tie_rate": result.boundary_tie_rate}
 
 
-def _fit_and_evaluate(store, request: EvalRequest, plan: PlannedModel, seed: int, split,
-                      config: EvalConfig, run_id: int, reporter: Reporter, *, spec=None,
-                      data_card: dict[str, Any] | None = None) -> RunOutcome:
+@dataclass
+class Fitted:
+    """A model fitted the way ``recplug eval`` fits it (:func:`fit_on_split`): ``fitted_on``
+    is the interactions it saw last (train, or train + validation after a refit)."""
+
+    model: Any
+    fitted_on: Any
+    training: dict[str, Any]
+    seconds: float
+
+
+
+def fit_on_split(request: EvalRequest, plan: PlannedModel, seed: int, split, config: EvalConfig,
+                 reporter: Reporter | None = None, run_id: int | None = None) -> Fitted:
+    """Fit ``plan``'s model on ``split`` exactly as eval does: early stopping on validation,
+    ``request.refit`` (train + validation) included. ``recplug recommend`` fits through this
+    too, so its lists are the evaluator's. _FitInterrupted when the fit was interrupted."""
+    reporter = reporter or SilentReporter()
     name, device = plan.name, plan.device
     fold = split.params.get("fold")
     label = run_label(name, seed, fold)
@@ -720,8 +760,34 @@ def _fit_and_evaluate(store, request: EvalRequest, plan: PlannedModel, seed: int
         model = _fit(plan, label, seed, fitted_on,
                      replace(options, max_epochs=epochs, validator=None), run_id)
         training["refit_epochs"] = epochs
-    fit_seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start
     reporter.fit_finished(name, seed)
+    return Fitted(model, fitted_on, training, seconds)
+
+
+def fit_on_all(request: EvalRequest, plan: PlannedModel, seed: int, interactions,
+               reporter: Reporter | None = None) -> Fitted:
+    """Fit ``plan``'s model on every interaction (``recommend --fit all``): no validation, so
+    an iterative model trains for ``request.max_epochs`` (or its default budget)."""
+    reporter = reporter or SilentReporter()
+    progress = reporter.fit_started(plan.name, seed, request.max_epochs)
+    options = FitOptions(device=plan.device, seed=seed, threads=request.threads or 0,
+                         max_epochs=request.max_epochs, patience=request.patience,
+                         progress=progress, validator=None)
+    start = time.perf_counter()
+    model = _fit(plan, run_label(plan.name, seed), seed, interactions, options, None)
+    reporter.fit_finished(plan.name, seed)
+    return Fitted(model, interactions, _training_info(model), time.perf_counter() - start)
+
+
+def _fit_and_evaluate(store, request: EvalRequest, plan: PlannedModel, seed: int, split,
+                      config: EvalConfig, run_id: int, reporter: Reporter, *, spec=None,
+                      data_card: dict[str, Any] | None = None) -> RunOutcome:
+    name, device = plan.name, plan.device
+    fold = split.params.get("fold")
+    label = run_label(name, seed, fold)
+    fitted = fit_on_split(request, plan, seed, split, config, reporter, run_id)
+    model, fitted_on, training, fit_seconds = fitted.model, fitted.fitted_on, fitted.training, fitted.seconds
     reporter.stage(f"evaluating {label}")
     result, metrics, summary = _test(request, model, split, config, device, fitted_on)
     saved = None
