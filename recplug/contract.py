@@ -18,6 +18,9 @@ Optional parts, each checked by the conformance kit when present:
   arbitrary pickle; a file made for another model or item count is refused.
 - ``Tags(iterative=False)``: the model does not fit in epochs, so the epoch budget,
   patience and validation metric are not part of its run identity.
+- ``Tags(needs_item_features=True)``: the model reads item side information,
+  ``TrainData.items`` (and ``ScoreBatch.items``), an :class:`~recplug.data.items.ItemTable`
+  with one row per item index; it raises DataError when a dataset has none.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class Tags:
     #: fits in epochs: reads FitOptions.max_epochs, patience and the validator. False for
     #: closed-form or counting models, whose runs then ignore (and are not keyed by) them.
     iterative: bool = True
+    #: reads item side information (``TrainData.items``); other models get ``items=None``
+    needs_item_features: bool = False
 
 
 class TrainData:
@@ -54,10 +59,18 @@ class TrainData:
     - ``csr``: binary user x item ``scipy.sparse.csr_matrix`` (float32, duplicates collapsed).
     - ``seq_indptr``/``seq_items``: per-user chronological sequences (duplicates kept).
     - ``timestamps``/``ratings``: aligned with ``interactions`` rows, or None.
+    - ``items``: the item side information (:class:`~recplug.data.items.ItemTable`, row ``i``
+      = item index ``i``) for models with ``Tags(needs_item_features=True)``, else None.
+      Items with no training row (cold or metadata-only) are part of ``n_items``.
     """
 
-    def __init__(self, interactions: Interactions):
+    def __init__(self, interactions: Interactions, items: Any = None):
+        if items is not None and items.n_items != interactions.n_items:
+            from recplug.errors import DataError
+            raise DataError(f"TrainData: the item table has {items.n_items} rows, the interactions "
+                            f"{interactions.n_items} items; both must come from one dataset")
         self.interactions = interactions
+        self.items = items
         self.n_users = interactions.n_users
         self.n_items = interactions.n_items
         self.csr: sp.csr_matrix = interactions.csr()
@@ -84,12 +97,17 @@ class ScoreBatch:
     ``histories`` is int32 ``[B, L]``: each row holds the user's items oldest first,
     padded at the end with ``PAD`` (-1); ``lengths`` int32 ``[B]`` gives the real lengths.
     ``device`` is where the model was fitted (``"cpu"`` or ``"cuda:N"``).
+    ``items`` is the item side information for models that declare
+    ``Tags(needs_item_features=True)`` (else None), the same table ``fit`` received.
     The evaluator builds batches with :meth:`from_sequences`, which derives the padded
     ``histories`` only when a model reads them.
     """
 
+    items: Any = None
+
     def __init__(self, users: np.ndarray, histories: np.ndarray, lengths: np.ndarray,
-                 n_items: int, device: str = "cpu"):
+                 n_items: int, device: str = "cpu", items: Any = None):
+        self.items = items
         self.users = np.ascontiguousarray(users, dtype=np.int32)
         self.n_items = int(n_items)
         self.device = device
@@ -107,7 +125,7 @@ class ScoreBatch:
 
     @classmethod
     def from_sequences(cls, users: np.ndarray, seq_indptr: np.ndarray, seq_items: np.ndarray,
-                       n_items: int, device: str = "cpu") -> "ScoreBatch":
+                       n_items: int, device: str = "cpu", items: Any = None) -> "ScoreBatch":
         """Batch of ``users`` whose histories are rows of a sequence CSR (indptr int64, items int32)."""
         users = np.ascontiguousarray(users, dtype=np.int32)
         starts = seq_indptr[users]
@@ -120,6 +138,7 @@ class ScoreBatch:
         batch.users, batch.n_items, batch.device = users, int(n_items), device
         batch._indptr, batch._items = indptr, np.ascontiguousarray(items, dtype=np.int32)
         batch._histories, batch._lengths = None, lengths
+        batch.items = items
         return batch
 
     def __len__(self) -> int:

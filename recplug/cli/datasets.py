@@ -56,7 +56,8 @@ def info(
     kcore: KcoreOption = None,
     offline: OfflineOption = False,
 ) -> None:
-    """Print users, items, interactions, density, time span and duplicates of a dataset."""
+    """Print users, items, interactions, density, time span and duplicates of a dataset, and
+    its item side information: each field's kind and coverage (share of items with a value)."""
     from recplug.data import load_dataset
 
     options = data_options(format, columns, min_rating, kcore, offline)
@@ -103,13 +104,37 @@ def _info_table(data: Any) -> Table:
     if data.predefined is not None:
         rows.append(("pre-split", f"train {int(data.predefined['train'].sum()):,} rows, "
                                   f"test {int(data.predefined['test'].sum()):,} rows"))
-    shown = {"format", "users", "items", "interactions", "duplicates", "train_rows", "test_rows"}
+    rows.extend(_item_rows(data))
+    shown = {"format", "users", "items", "interactions", "duplicates", "train_rows", "test_rows",
+             "items_source", "items_format", "item_rows_read", "items_with_metadata",
+             "items_without_metadata", "unseen_items"}
+    quiet_when_zero = {"metadata_items_removed_by_filters", "unseen_items_left_out"}
     for key, value in data.report.items():
+        if key in quiet_when_zero and not value:
+            continue
         if key not in shown:
             rows.append((key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value)))
     for key, value in rows:
         table.add_row(key, value)
     return table
+
+
+def _item_rows(data: Any) -> list[tuple[str, str]]:
+    """The item metadata lines: where it came from, how many items it describes, and one
+    line per field with its kind and coverage."""
+    items = getattr(data, "items", None)
+    if items is None:
+        return [("item metadata", "none (place u.item, movies.dat/csv, <name>.item, meta_<name>.json "
+                                  "or items.csv next to the interactions)")]
+    n = items.n_items
+    report = data.report
+    rows = [("item metadata", f"{items.source} ({items.format})"),
+            ("items described", f"{int(items.has_metadata.sum()):,} of {n:,} "
+                                f"({int(report.get('unseen_items', 0)):,} with no interaction)")]
+    for name, share in items.coverage().items():
+        count = int(round(share * n))
+        rows.append((f"item field {name}", f"{items.fields[name].kind}, {count:,} items ({share:.1%})"))
+    return rows
 
 
 def _time_span(ts: np.ndarray | None) -> str:

@@ -175,6 +175,27 @@ def read_table(path: str | Path, *, format: str | None = None,
     return table
 
 
+def read_item_metadata(path: Path, items: str | Path | bool | None, *, format: str | None = None,
+                       columns: Mapping[str, Any] | None = None):
+    """The item metadata for the interactions at ``path`` (:class:`recplug.data.items.RawItems`)
+    or None: ``items=None`` reads the file found next to them, if any
+    (:func:`~recplug.data.items.find_item_file`), a path reads that file, False reads none."""
+    from recplug.data.items import find_item_file, read_items
+
+    if items is False:
+        return None
+    if items is None or items is True:
+        found = find_item_file(Path(path))
+        if found is None:
+            if items is True:
+                raise DataError(f"{path}: no item metadata file next to the interactions (looked for "
+                                "u.item, movies.dat, movies.csv, <name>.item, meta_<name>.json, "
+                                "items.csv/tsv/parquet); pass its path")
+            return None
+        return read_items(found, format=format, columns=columns)
+    return read_items(Path(items), format=format, columns=columns)
+
+
 def dataset_name(path: Path) -> str:
     """A short name for a dataset read from ``path``: the file stem, or the folder's name
     for generic file names (``ml-100k/u.data`` -> ``ml-100k``)."""

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from recplug.data.interactions import Interactions
 from recplug.errors import ConfigError, SplitError
-from recplug.splits import kfold, loo, presplit, ratio, temporal, temporal_user
+from recplug.splits import cold_items, kfold, loo, presplit, ratio, temporal, temporal_user
 from recplug.splits._common import check_ratios
 from recplug.splits.base import Split
 
@@ -25,6 +25,8 @@ SPLITS: dict[str, str] = {
                 "interaction becomes validation",
     "kfold": "rating task: seeded k-fold cross-validation of the ratings (Surprise's KFold); "
              "validation is a seeded 10% of the training fold",
+    "cold-items": "seeded fraction of items (default 0.2) held out entirely: half give the "
+                  "validation targets, half the test targets; every target is cold",
 }
 
 _METHODS: dict[str, tuple[Callable[..., Split], dict[str, object]]] = {
@@ -34,6 +36,7 @@ _METHODS: dict[str, tuple[Callable[..., Split], dict[str, object]]] = {
     "ratio": (ratio.split, ratio.PARAMS),
     "presplit": (presplit.split, presplit.PARAMS),
     "kfold": (kfold.split, kfold.PARAMS),
+    "cold-items": (cold_items.split, cold_items.PARAMS),
 }
 
 
@@ -59,6 +62,8 @@ def _check_params(method: str, params: dict[str, Any]) -> None:
         temporal.check_params(**params)
     elif method == "kfold":
         kfold.check_params(**params)
+    elif method == "cold-items":
+        cold_items.check_params(**params)
     elif "ratios" in params:
         check_ratios(params["ratios"], method)
 
@@ -68,7 +73,8 @@ def make_split(data: Any, method: str, *, seed: int = 0, **params: Any) -> Split
 
     Parameters per method (defaults): temporal: ``valid_from=0.8, test_from=0.9,
     target="all"|"next"``; temporal-user and ratio: ``ratios=(0.8, 0.1, 0.1)``; kfold (needs
-    ratings): ``folds=5, fold=0, validation=0.1`` (see :mod:`recplug.splits.kfold`). Every
+    ratings): ``folds=5, fold=0, validation=0.1`` (see :mod:`recplug.splits.kfold`);
+    cold-items: ``fraction=0.2`` (see :mod:`recplug.splits.cold_items`). Every
     split runs the leakage checks of :mod:`recplug.splits.checks` before it is returned.
     """
     if method not in _METHODS:
