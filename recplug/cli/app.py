@@ -101,6 +101,9 @@ def _register() -> None:
     from recplug.cli.tune import tune_command
 
     app.command("tune", cls=FlagCommand)(tune_command)
+    from recplug.cli.run import run_command
+
+    app.command("run", cls=FlagCommand)(run_command)
 
 
 _register()

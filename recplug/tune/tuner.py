@@ -230,7 +230,7 @@ def evaluate_best(plan: TunePlan, summaries: list[StudySummary], reporter: Any =
             continue
         request = best_request(plan, summary, model)
         eval_plan = prepare(request)
-        if executor is None:
+        if executor is None or executor.name == "plain":
             outcomes.extend(run_plan(eval_plan, reporter))
         else:
             outcomes.extend(run_plan(eval_plan, reporter, executor=executor))
