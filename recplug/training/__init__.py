@@ -12,6 +12,8 @@
 - ``sequences`` -- next-item windows and prefixes, item windows, cloze masks (training and test
   form), skip-gram pairs, session lanes.
 - ``batches`` -- :func:`shuffled_batches`, :func:`user_row_batches`.
+- ``propagation`` -- :class:`SparseGraph`, :func:`propagate` (``A @ X`` with backward ``Aᵀ @ G``, the C++ kernel on
+  CPU), :func:`propagate_layers` (LightGCN's weighted sum of K layers in one operation).
 - :func:`limited_threads`, :func:`resolve_device`, :func:`derive_seed`, :func:`seed_everything`.
 """
 
@@ -23,6 +25,7 @@ from recplug.training.losses import (bce_loss, bpr_loss, bpr_max_loss, in_batch_
                                      multinomial_nll, pointwise_bce, row_bce, row_mse, sampled_softmax, softmax_ce,
                                      top1_max_loss)
 from recplug.training.negatives import ItemSampler, NegativeSampler, pointwise_examples, popularity_weights
+from recplug.training.propagation import SparseGraph, propagate, propagate_layers
 from recplug.training.seeding import derive_seed, seed_everything
 from recplug.training.sequences import (cloze_last, cloze_mask, item_windows, next_item_prefixes, next_item_windows,
                                         session_lanes, skipgram_pairs)
@@ -30,9 +33,10 @@ from recplug.training.threads import limited_threads
 from recplug.training.trainer import TrainResult, Trainer, epoch_budget, fit_context
 
 __all__ = [
-    "Boolean", "Constraint", "Integer", "ItemSampler", "NegativeSampler", "Nullable", "Options", "Real", "TrainResult", "Trainer",
+    "Boolean", "Constraint", "Integer", "ItemSampler", "NegativeSampler", "Nullable", "Options", "Real", "SparseGraph", "TrainResult",
+    "Trainer",
     "bce_loss", "bpr_loss", "bpr_max_loss", "check_model_params", "check_params", "cloze_last", "cloze_mask", "derive_seed", "epoch_budget",
     "fit_context", "in_batch_softmax", "item_windows", "kl_normal", "l2_batch", "limited_threads", "mse", "multinomial_nll", "next_item_prefixes", "next_item_windows",
-    "pointwise_bce", "pointwise_examples", "popularity_weights", "resolve_device", "row_bce", "row_mse", "sampled_softmax", "search_space", "seed_everything", "session_lanes", "shuffled_batches",
+    "pointwise_bce", "pointwise_examples", "popularity_weights", "propagate", "propagate_layers", "resolve_device", "row_bce", "row_mse", "sampled_softmax", "search_space", "seed_everything", "session_lanes", "shuffled_batches",
     "skipgram_pairs", "softmax_ce", "top1_max_loss", "user_row_batches",
 ]
