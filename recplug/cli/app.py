@@ -98,6 +98,9 @@ def _register() -> None:
     app.command("leaderboard", cls=FlagCommand)(leaderboard.leaderboard)
     app.command("doctor", cls=FlagCommand)(doctor.doctor)
     app.add_typer(bench.app, name="bench")
+    from recplug.cli.recommend import recommend_command
+
+    app.command("recommend", cls=FlagCommand)(recommend_command)
     from recplug.cli.tune import tune_command
 
     app.command("tune", cls=FlagCommand)(tune_command)
