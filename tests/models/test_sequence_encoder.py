@@ -1,5 +1,5 @@
 """The sequence encoder interface (SequenceEncoderModel): a small plugin-style subclass passes the
-kit; prefix rows; the shared next-item losses."""
+kit; the shared next-item losses and negatives."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from recplug.errors import ModelError
-from recplug.models.sequential._encoder import LOSSES, SequenceEncoderModel, _prefix_rows, item_table
+from recplug.models.sequential._encoder import LOSSES, SequenceEncoderModel, item_table
 from recplug.testing import parametrize_models
 from recplug.testing.generated import batch_of, make_train, options
 from recplug.training.constraints import Integer, Options, Real
-from recplug.training.sequences import next_item_windows
+from recplug.training.sequences import next_item_prefixes, next_item_windows
 
 
 class MeanPool(SequenceEncoderModel):
@@ -58,15 +58,6 @@ class LastOnly(MeanPool):
 @parametrize_models((MeanPool, {}), (MeanPool, {"loss": "bce", "n_negatives": 3}), (LastOnly, {"loss": "sampled"}))
 def test_conformance(model_check):
     model_check()
-
-
-def test_prefix_rows_give_every_target_its_own_history():
-    indptr = np.array([0, 4, 5, 7])          # user 0: 10 11 12 13; user 1: one item; user 2: 20 21
-    items = np.array([10, 11, 12, 13, 30, 20, 21], dtype=np.int32)
-    users, inputs, targets = _prefix_rows(indptr, items, 2)
-    np.testing.assert_array_equal(users, [0, 0, 0, 2])
-    np.testing.assert_array_equal(inputs, [[0, 11], [11, 12], [12, 13], [0, 21]])
-    np.testing.assert_array_equal(targets, [12, 13, 14, 22])
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +112,7 @@ def test_sampled_negatives_are_never_the_users_items(train, cls):
     model.prepare(train, options())
     (seqs, targets, negatives), = list(model.epoch_batches(1, seed=3))
     assert negatives.shape == targets.shape + (4,)
-    rows = next_item_windows if cls.target_positions == "all" else _prefix_rows
+    rows = next_item_windows if cls.target_positions == "all" else next_item_prefixes
     row_users = rows(train.seq_indptr, train.seq_items, model.max_len)[0]
     row_users = row_users[np.random.default_rng(3).permutation(len(row_users))]   # the batch's shuffle
     users = np.broadcast_to(row_users.reshape((-1,) + (1,) * (targets.dim() - 1)), targets.shape)

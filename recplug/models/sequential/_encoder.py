@@ -35,34 +35,13 @@ from recplug.models._torch import TorchModel
 from recplug.training import shuffled_batches
 from recplug.training.losses import bce_loss, l2_batch, sampled_softmax, softmax_ce
 from recplug.training.negatives import NegativeSampler
-from recplug.training.sequences import next_item_windows
+from recplug.training.sequences import next_item_prefixes, next_item_windows
 
 #: ``ce``: full softmax cross-entropy over all items; ``bce``: binary cross-entropy against
 #: ``n_negatives`` sampled negatives per target (SASRec's loss); ``sampled``: softmax over the
 #: target and ``n_negatives`` uniformly sampled negatives
 LOSSES = ("ce", "bce", "sampled")
 Positions = Literal["all", "last"]
-
-
-def _prefix_rows(seq_indptr: np.ndarray, seq_items: np.ndarray, max_len: int
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One row per target: every position after a user's first item is a target once, its
-    input the (up to) ``max_len`` items just before it, right-aligned, 0 = left padding,
-    ids ``item + 1``; rows in sequence order.
-
-    Returns ``(row_users int32 [R], inputs int64 [R, max_len], targets int64 [R])``.
-    (Requested for :mod:`recplug.training.sequences` as ``next_item_prefixes``; this goes
-    once it is there.)
-    """
-    starts, ends = seq_indptr[:-1].astype(np.int64), seq_indptr[1:].astype(np.int64)
-    counts = np.maximum(ends - starts - 1, 0)
-    row_users = np.repeat(np.arange(len(starts), dtype=np.int32), counts)
-    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    target_pos = np.repeat(starts + 1, counts) + within
-    input_pos = target_pos[:, None] - max_len + np.arange(max_len)[None, :]
-    valid = input_pos >= starts[row_users][:, None]
-    inputs = np.where(valid, seq_items[np.where(valid, input_pos, 0)].astype(np.int64) + 1, 0)
-    return row_users, inputs, seq_items[target_pos].astype(np.int64) + 1
 
 
 def item_table(n_items: int, size: int) -> Any:
@@ -89,7 +68,8 @@ class SequenceEncoderModel(TorchModel):
 
     - ``target_positions = "all"``: rows from :func:`~recplug.training.sequences.next_item_windows`,
       a target at every position, hidden states from ``encode_positions``;
-    - ``target_positions = "last"``: one row per prefix (each target with its own last
+    - ``target_positions = "last"``: one row per prefix from
+      :func:`~recplug.training.sequences.next_item_prefixes` (each target with its own last
       ``max_len`` items), the target scored against ``encode``;
     - the loss per :data:`LOSSES`; negatives come from one
       :class:`~recplug.training.negatives.NegativeSampler` per fit (never the user's training
@@ -155,7 +135,7 @@ class SequenceEncoderModel(TorchModel):
         if self.target_positions not in ("all", "last"):
             raise ModelError(f"{type(self).__name__}.target_positions={self.target_positions!r}; "
                              "use 'all' or 'last'")
-        rows = next_item_windows if self.target_positions == "all" else _prefix_rows
+        rows = next_item_windows if self.target_positions == "all" else next_item_prefixes
         row_users, self._inputs, self._targets = rows(train.seq_indptr, train.seq_items, int(self.max_len))
         if self.loss != "ce":
             self._sampler = NegativeSampler(train.csr, threads=int(options.threads or 0))
