@@ -384,11 +384,19 @@ def run_eval(request: EvalRequest, reporter: Reporter | None = None) -> list[Run
     return run_plan(prepare(request), reporter)
 
 
-def run_plan(plan: Plan, reporter: Reporter | None = None) -> list[RunOutcome]:
-    """:func:`run_eval` for a request already checked by :func:`prepare`."""
+def run_plan(plan: Plan, reporter: Reporter | None = None, *, executor: Any = None) -> list[RunOutcome]:
+    """:func:`run_eval` for a request already checked by :func:`prepare`.
+
+    ``executor``: None or a plain executor runs every fit here, one after another; a Ray
+    executor (:mod:`recplug.executors`) runs each (model, seed, fold) as a Ray task
+    (:func:`recplug.executors.sweep.run_plan_on`)."""
     from recplug.splits import make_split
     from recplug.store import ResultStore
 
+    if executor is not None and executor.name != "plain":
+        from recplug.executors.sweep import run_plan_on
+
+        return run_plan_on(executor, plan, reporter)
     reporter = reporter or SilentReporter()
     request, planned = plan.request, plan.models
     outcomes: list[RunOutcome] = []
@@ -561,18 +569,12 @@ def _interrupted(model: Any) -> bool:
 def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, dataset_name: str,
              fingerprint: str, reporter: Reporter, signals: _Signals, *,
              data_card: dict[str, Any] | None = None) -> RunOutcome:
-    from recplug.store import RunSpec, run_env
+    from recplug.store import run_env
 
     name = plan.name
     config = replace(request.eval_config, seed=seed)
-    rating = request.task == "rating"
     fold = split.params.get("fold")
-    spec = RunSpec(model=plan.info.qualified_name, plugin_dist=plan.info.dist,
-                   plugin_version=plan.info.version, hyperparameters=plan.hyperparameters,
-                   dataset=dataset_name, dataset_fingerprint=fingerprint, split=split.name,
-                   split_params=_split_params(split), seed=seed, protocol=request.protocol,
-                   ties="none" if rating else config.ties, ks=() if rating else tuple(config.ks),
-                   training=training_spec(plan, request) if plan.saved is None else dict(plan.saved.training))
+    spec = run_spec(request, plan, seed, split, dataset_name, fingerprint)
     if plan.saved is not None and plan.saved.split.get("params") != spec.split_params:
         raise ConfigError(f"model_dirs: {plan.saved_dir} was fitted on split {split.name} with "
                           f"{plan.saved.split.get('params')}, not {spec.split_params}; use the same split "
@@ -615,6 +617,21 @@ def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, 
         message = f"{type(exc).__name__}: {exc}"
         store.fail_run(run_id, message)
         return RunOutcome(name, seed, "failed", run_id, error=message, fold=fold)
+
+
+def run_spec(request: EvalRequest, plan: PlannedModel, seed: int, split, dataset_name: str,
+             fingerprint: str):
+    """The :class:`~recplug.store.RunSpec` (identity) of one (model, seed, fold) run."""
+    from recplug.store import RunSpec
+
+    config = replace(request.eval_config, seed=seed)
+    rating = request.task == "rating"
+    return RunSpec(model=plan.info.qualified_name, plugin_dist=plan.info.dist,
+                   plugin_version=plan.info.version, hyperparameters=plan.hyperparameters,
+                   dataset=dataset_name, dataset_fingerprint=fingerprint, split=split.name,
+                   split_params=_split_params(split), seed=seed, protocol=request.protocol,
+                   ties="none" if rating else config.ties, ks=() if rating else tuple(config.ks),
+                   training=training_spec(plan, request) if plan.saved is None else dict(plan.saved.training))
 
 
 def _saved_folder(request: EvalRequest, plan: PlannedModel, seed: int, fold: int | None) -> str | None:

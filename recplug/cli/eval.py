@@ -171,6 +171,12 @@ def eval_command(
     model_dir: list[Path] = typer.Option([], "--model", help="Evaluate a saved model folder instead of fitting "
                                          "(repeatable; its split and seed come from its card)."),
     tag: list[str] = typer.Option([], "--tag", help="key=value stored with every run (repeatable)."),
+    executor: str = typer.Option("plain", "--executor", help="plain (this process) | ray (each run a Ray task)."),
+    address: Optional[str] = typer.Option(None, "--address", help="--executor ray: auto | ray://host:port "
+                                                                  "(default: start a local Ray)."),
+    cpus_per_job: float = typer.Option(1, "--cpus-per-job", help="--executor ray: CPUs each run asks for "
+                                                                 "(also its threads)."),
+    gpus_per_job: float = typer.Option(0, "--gpus-per-job", help="--executor ray: GPUs each run asks for."),
 ) -> None:
     """Fit and evaluate MODELS on a dataset under one split, with full ranking over all items
     (or, with --task rating, the RMSE, MAE and FCP of their predicted ratings)."""
@@ -184,13 +190,25 @@ def eval_command(
     if split == "temporal-user":
         err.print("[yellow]note:[/] temporal-user splits each user's history by time; it leaks "
                   "future interactions of other users into training.")
+    from recplug.cli.tune import check_executor_flags
+    from recplug.executors import make_executor
     from recplug.runner import prepare, run_plan
 
+    check_executor_flags(executor, address, cpus_per_job, gpus_per_job)
     with as_flags(EVAL_FLAGS):
         plan = prepare(request)
-    with _threads(threads), Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                     TimeElapsedColumn(), console=err, transient=True) as progress:
-        outcomes = run_plan(plan, RichReporter(progress))
+    if executor != "plain":
+        from recplug.executors.sweep import check_plan
+
+        with as_flags({"save_model": "--save-model", "model_dirs": "--model"}):
+            check_plan(plan)
+    jobs = make_executor(executor, address=address, cpus_per_job=cpus_per_job, gpus_per_job=gpus_per_job)
+    try:
+        with _threads(threads), Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                         TimeElapsedColumn(), console=err, transient=True) as progress:
+            outcomes = run_plan(plan, RichReporter(progress), executor=jobs)
+    finally:
+        jobs.close()
     _show_leaderboard(outcomes, request, out, export)
     err.print(f"results: {_store_path(request)}", highlight=False, markup=False, soft_wrap=True)
     failed = [o for o in outcomes if o.status == "failed"]

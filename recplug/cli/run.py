@@ -14,8 +14,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from recplug.errors import ConfigError
-
 err = Console(stderr=True, highlight=False)
 
 
@@ -33,16 +31,11 @@ def run_command(
     every (model, dataset, split, seed) a run in the store. Rerunning skips what is done."""
     from recplug.cli.eval import _threads
     from recplug.cli.options import as_flags
-    from recplug.cli.tune import TUNE_FLAGS, LineReporter, _EvalLines, check_executor
+    from recplug.cli.tune import TUNE_FLAGS, LineReporter, _EvalLines, check_executor_flags
     from recplug.executors import make_executor
-    from recplug.executors.base import check_resources
     from recplug.experiment import load_experiment, run_experiment
 
-    with as_flags(TUNE_FLAGS):
-        check_executor(executor, address)
-        if executor == "plain" and (cpus_per_job != 1 or gpus_per_job != 0):
-            raise ConfigError("--cpus-per-job and --gpus-per-job apply to --executor ray; add it or drop them")
-        check_resources(cpus_per_job, gpus_per_job)
+    check_executor_flags(executor, address, cpus_per_job, gpus_per_job)
     experiment = load_experiment(file, db=str(db) if db is not None else None)
     for kind, request in experiment.requests():
         what = "tune + test" if kind == "tune" else "eval"

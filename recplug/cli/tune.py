@@ -55,6 +55,17 @@ def check_executor(executor: str, address: Optional[str]) -> None:
         raise ConfigError(f"--address {address} is the Ray cluster to use: add --executor ray or drop --address")
 
 
+def check_executor_flags(executor: str, address: Optional[str], cpus_per_job: float, gpus_per_job: float) -> None:
+    """The executor flags of eval, tune and run, checked before any work (errors name the flags)."""
+    from recplug.executors.base import check_resources
+
+    with as_flags(TUNE_FLAGS):
+        check_executor(executor, address)
+        if executor == "plain" and (cpus_per_job != 1 or gpus_per_job != 0):
+            raise ConfigError("--cpus-per-job and --gpus-per-job apply to --executor ray; add it or drop them")
+        check_resources(cpus_per_job, gpus_per_job)
+
+
 def parse_budget(budget: Optional[str], trials: Optional[int], timeout: Optional[str]):
     """The :class:`Budget` of the flags: ``--budget`` (default: time when only ``--timeout``
     is given, else trials), ``--trials`` (default 30 under a trials budget), ``--timeout``."""
@@ -143,13 +154,7 @@ def tune_command(
                            batch_size=1024, threads=threads, db=db, rerun=False),
         space=parse_space(space), budget=parse_budget(budget, trials, timeout),
         pruning=Pruning() if prune else None, test=test)
-    with as_flags({**TUNE_FLAGS}):
-        check_executor(executor, address)
-        if executor == "plain" and (cpus_per_job != 1 or gpus_per_job != 0):
-            raise ConfigError("--cpus-per-job and --gpus-per-job apply to --executor ray; add it or drop them")
-        from recplug.executors.base import check_resources
-
-        check_resources(cpus_per_job, gpus_per_job)
+    check_executor_flags(executor, address, cpus_per_job, gpus_per_job)
     with as_flags(), as_flags(TUNE_FLAGS):
         plan = prepare_tune(request)
         runner = make_executor(executor, address=address, cpus_per_job=cpus_per_job, gpus_per_job=gpus_per_job)

@@ -26,8 +26,8 @@ class RayExecutor:
         self._remote: dict[Callable[..., Any], Any] = {}
         self._started = False
         if not ray.is_initialized():
-            ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING,
-                     log_to_driver=False)
+            local = {} if address is not None else {"include_dashboard": False}
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, **local)
             self._started = True
 
     def share(self, obj: Any) -> Any:
