@@ -30,3 +30,14 @@ def test_harness_times_ours_and_the_straight_epoch(name, params):
     data = beauty_shaped(n_users=120, n_items=80, interactions=900)
     (row,) = run(name, repeats=1, threads=1, data=data, params=params)
     assert row.ours_s > 0 and row.alternative_s > 0 and row.kernel == f"{name} epoch"
+
+
+@pytest.mark.parametrize("name", ["gru4rec", "bert4rec"])
+def test_main_prints_the_row(name, capsys, monkeypatch):
+    import importlib
+
+    module = importlib.import_module(f"recplug.bench.straight.{name}")
+    small = {"gru4rec": {"hidden": 8, "n_sample": 16}, "bert4rec": {"hidden": 8, "max_len": 12}}[name]
+    monkeypatch.setattr(module, "PARAMS", {**getattr(module, "PARAMS", {}), **small}, raising=False)
+    module.main(data=beauty_shaped(n_users=100, n_items=60, interactions=700))
+    assert f"'kernel': '{name} epoch'" in capsys.readouterr().out

@@ -72,10 +72,10 @@ def one_epoch(train: TrainData, params: dict[str, Any], *, seed: int, threads: i
             loss.item()
 
 
-def main() -> None:
+def main(threads: int = 1, data: TrainData | None = None) -> None:
     """Print the benchmark row on Beauty-shaped data (``recplug bench train gru4rec`` uses ML-1M-shaped data)."""
     from recplug.bench.straight._sequences import beauty_shaped
     from recplug.bench.train import run
 
-    for row in run("gru4rec", repeats=1, threads=1, data=beauty_shaped()):
+    for row in run("gru4rec", repeats=1, threads=threads, data=beauty_shaped() if data is None else data):
         print(row.to_dict())
