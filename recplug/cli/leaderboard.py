@@ -86,6 +86,9 @@ def leaderboard(
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
     std: bool = typer.Option(False, "--std/--no-std", metavar="",
                              help="Show ± std over seeds (and folds) in the table (every export has it)."),
+    tuned: bool = typer.Option(False, "--tuned", help="Only the best configurations of `recplug tune` studies, "
+                                                      "with their budget, trials and best validation value "
+                                                      "(HTML: the optimisation history)."),
 ) -> None:
     """Rank stored runs: mean ± std over seeds (and folds), significance against the best."""
     from recplug.leaderboard import FORMATS, Leaderboard, print_table, render
@@ -114,10 +117,19 @@ def leaderboard(
         runs = store.runs(dataset=dataset, split=split, protocol=protocol)
         if ties is not None:
             runs = [r for r in runs if r.spec.ties == ties]
+        tags = None
+        if tuned:
+            studied = {r.id for r in store.runs_tagged("study")}
+            runs = [r for r in runs if r.id in studied]
+            if not runs:
+                raise LeaderboardError(f"no tuned runs in results store {path} for dataset={dataset} "
+                                       f"split={split} protocol={protocol}; run `recplug tune MODEL --dataset "
+                                       f"{dataset} --split {split} --db {path}` first, or drop --tuned")
+            tags = {r.id: store.run_tags(r.id) for r in runs}
         if not runs:
             raise _no_runs(store, path, filters)
         lb = Leaderboard.from_runs(runs, metrics=names, alpha=alpha, test=test,
-                                   bootstrap=bootstrap, seed=seed)
+                                   bootstrap=bootstrap, seed=seed, tags=tags)
     err = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
     if out is not None or format != "table":  # the rich table prints its notes below itself
         for note in lb.notes:

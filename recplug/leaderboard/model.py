@@ -205,6 +205,8 @@ class Row:
     trained: Trained = field(default_factory=Trained)
     tie_rate: float | None = None
     folds: tuple[int, ...] = ()
+    #: a tuned configuration's study (:func:`tuning`): budget, trials, best validation; {} otherwise
+    tuned: dict = field(default_factory=dict)
 
     @property
     def n_seeds(self) -> int:
@@ -226,6 +228,7 @@ class Row:
             "boundary_tie_rate": self.tie_rate, "tie_flagged": self.tie_flagged,
             "plugin_dist": self.plugin_dist, "plugin_versions": list(self.plugin_versions),
             "seeds": list(self.seeds), "folds": list(self.folds), "run_ids": list(self.run_ids),
+            "tuned": self.tuned or None,
             "fit_seconds": self.fit_seconds, "eval_seconds": self.eval_seconds,
             "metrics": {m: c.to_dict() if c else None for m, c in self.cells.items()}})
 
@@ -315,6 +318,12 @@ class Leaderboard:
         if any(row.tie_flagged for row in self.rows):
             lines.append(f"{TIE_MARK} ties decided most top-K cuts (boundary tie rate > "
                          f"{TIE_FLAG_RATE:g}): tied scores, not the model, chose these lists")
+        tuned = [row.tuned for row in self.rows if row.tuned]
+        if tuned:
+            metrics = ", ".join(sorted({t["metric"] for t in tuned}))
+            lines.append(f"tuned: each row is its model's best configuration on validation {metrics} "
+                         "(Optuna TPE, seeded; median pruning; the defaults tried first) within the budget "
+                         "after its name; valid = that best validation value; tested on the seeds shown")
         if self.sampled:
             lines.append(f"SAMPLED protocol ({self.protocol}): each target ranked among sampled "
                          f"negatives only; not comparable with full-ranking numbers")
@@ -347,13 +356,15 @@ class Leaderboard:
     @classmethod
     def from_runs(cls, runs: Sequence[RunRecord], *, metrics: list[str] | None = None,
                   alpha: float = 0.05, test: str = "t", bootstrap: int = 0, seed: int = 0,
-                  ci_level: float = 0.95) -> "Leaderboard":
+                  ci_level: float = 0.95, tags: dict[int, dict[str, str]] | None = None) -> "Leaderboard":
         """Build from finished runs of one dataset, split and protocol.
 
         ``metrics``: columns in order (None = every metric the runs have). ``test``:
         ``"t"``, ``"wilcoxon"`` or ``"both"``. ``bootstrap``: resamples for CIs (0 = none),
         seeded by ``seed``. Raises LeaderboardError for no runs, unfinished runs, or runs
         that cannot be compared (mixed protocols, data fingerprints, splits or tie rules).
+        ``tags``: run id -> its tags; a configuration whose runs carry a study's tags
+        (``recplug tune``) gets :attr:`Row.tuned` and the budget and best validation in its label.
         """
         tests = _parse_test(test)
         if not 0 < alpha < 1:
@@ -371,7 +382,7 @@ class Leaderboard:
         _check_comparable(runs)
         groups, notes = _group(runs)
         metrics = _pick_metrics(runs, metrics)
-        builder = _Builder(groups, metrics, tests, alpha, bootstrap, ci_level, seed, notes)
+        builder = _Builder(groups, metrics, tests, alpha, bootstrap, ci_level, seed, notes, tags or {})
         spec = runs[0].spec
         return cls(rows=builder.rows, metrics=metrics, dataset=spec.dataset,
                    dataset_fingerprint=spec.dataset_fingerprint, split=spec.split,
@@ -496,6 +507,42 @@ def _labels(groups: list[list[RunRecord]]) -> list[str]:
     return labels
 
 
+def tuning(tags: dict[str, str]) -> dict[str, Any]:
+    """What a tuned run's tags (``study``, ``tune.*``, written by ``recplug tune``) say:
+    study, metric, budget, trials, pruned, epochs, best and default validation values and
+    the history (each trial's value, None where it has none); {} for an untuned run."""
+    if "study" not in tags or "tune.budget" not in tags:
+        return {}
+
+    def number(key: str) -> float | None:
+        try:
+            value = float(tags.get(key, "nan"))
+        except ValueError:
+            return None
+        return value if math.isfinite(value) else None
+
+    try:
+        import json
+
+        history = [v if isinstance(v, (int, float)) else None for v in json.loads(tags.get("tune.history", "[]"))]
+    except ValueError:
+        history = []
+    trials = number("tune.trials")
+    return {"study": tags["study"], "metric": tags.get("tune.metric", "?"), "budget": tags["tune.budget"],
+            "trials": None if trials is None else int(trials), "pruned": number("tune.pruned"),
+            "epochs": number("tune.epochs"), "best_validation": number("tune.best_validation"),
+            "default_validation": number("tune.default_validation"), "history": history}
+
+
+def tuned_label(tuned: dict[str, Any]) -> str:
+    """``"30 trials · valid 0.0735"``; a time budget also says how many trials it ran."""
+    budget = tuned["budget"]
+    if "trial" not in budget.split("(")[0] and tuned.get("trials") is not None:
+        budget += f", {tuned['trials']} trials"
+    best = tuned.get("best_validation")
+    return f"{budget} · valid {best:.4f}" if best is not None else budget
+
+
 def _average(parts: list[tuple[np.ndarray, np.ndarray, tuple[int, int | None]]]
              ) -> tuple[np.ndarray, np.ndarray]:
     """Per-user means of one configuration's runs ``(users, values, (seed, fold))``: each
@@ -514,16 +561,19 @@ def _mean(values: list[float | None]) -> float | None:
 class _Builder:
     """Computes rows, best rows, comparisons and CIs for one leaderboard."""
 
-    def __init__(self, groups, metrics, tests, alpha, bootstrap, ci_level, seed, notes):
+    def __init__(self, groups, metrics, tests, alpha, bootstrap, ci_level, seed, notes, tags):
         self.groups = groups
         self.metrics = metrics
-        self.labels = _labels(groups)
+        self.tuned = [tuning(tags.get(group[-1].id) or {}) for group in groups]
+        self.labels = [f"{label} · {tuned_label(t)}" if t else label
+                       for label, t in zip(_labels(groups), self.tuned)]
         self.notes = notes
         self._per_user: dict[tuple[int, str, tuple[int, ...]], tuple[np.ndarray, np.ndarray] | None] = {}
         cells = [{m: self._cell(g, m) for m in metrics} for g in groups]
         order = sorted(range(len(groups)), key=lambda i: self._sort_key(cells[i], i))
         self.groups = [groups[i] for i in order]
         self.labels = [self.labels[i] for i in order]
+        self.tuned = [self.tuned[i] for i in order]
         self.cells = [cells[i] for i in order]
         self.best: dict[str, str | None] = {}
         for metric in metrics:
@@ -655,7 +705,8 @@ class _Builder:
                    folds=tuple(sorted({f for r in group if (f := replicate(r)[1]) is not None})),
                    run_ids=tuple(r.id for r in group),
                    fit_seconds=_mean([r.fit_seconds for r in group]),
-                   eval_seconds=_mean([r.eval_seconds for r in group]), cells=self.cells[i])
+                   eval_seconds=_mean([r.eval_seconds for r in group]), cells=self.cells[i],
+                   tuned=self.tuned[i])
 
     def curves(self) -> dict[str, list[tuple[str, list[tuple[int, float]]]]]:
         """Per metric family of the columns: each row's mean at every K its runs have."""

@@ -49,6 +49,24 @@ def _cell_html(cell: Cell | None) -> str:
     return f'<td class="best">{html}</td>' if cell.best else f"<td>{html}</td>"
 
 
+def optimisation_history(lb: Leaderboard) -> str | None:
+    """An SVG of each tuned row's best validation value after every trial, or None."""
+    series = []
+    for row in lb.rows:
+        best, points = None, []
+        for trial, value in enumerate(row.tuned.get("history") or []):
+            if value is not None and (best is None or value > best):
+                best = value
+            if best is not None:
+                points.append((trial, best))
+        if points:
+            series.append((row.label.split(" · ")[0], points))
+    if not series:
+        return None
+    metrics = sorted({row.tuned["metric"] for row in lb.rows if row.tuned})
+    return line_chart(f"validation {', '.join(metrics)}", series, x_label="trial", width=720)
+
+
 def render_html(lb: Leaderboard) -> str:
     """A complete HTML document (UTF-8) for the leaderboard."""
     title = f"recplug leaderboard — {lb.dataset}"
@@ -79,5 +97,9 @@ def render_html(lb: Leaderboard) -> str:
               if len({k for _, points in series for k, _ in points}) > 1]
     if charts:
         parts += ["<h2>Metrics at every K (mean over seeds)</h2>", '<div class="charts">', *charts, "</div>"]
+    history = optimisation_history(lb)
+    if history:
+        parts += ["<h2>Optimisation history (best validation value so far, per trial)</h2>",
+                  '<div class="charts">', history, "</div>"]
     parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
