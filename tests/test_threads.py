@@ -89,6 +89,7 @@ def test_default_threads_prefers_the_executors_share(monkeypatch):
     monkeypatch.setenv(th.THREADS_ENV, "3")
     assert th.default_threads() == 3
     monkeypatch.delenv(th.THREADS_ENV)
+    monkeypatch.setattr(th, "running_elsewhere", lambda: 0)
     assert th.default_threads() == th.usable_cpus()
 
 
@@ -117,3 +118,36 @@ def test_job_environment_sets_every_pool():
     assert {"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RECPLUG_THREADS"} <= set(env)
     with pytest.raises(ConfigError, match="^threads="):
         th.job_environment(0)
+
+
+def test_running_elsewhere_takes_the_fewest_runnable_besides_the_caller(tmp_path):
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("3.10 2.00 1.50 3/412 9999\n")
+    assert th.running_elsewhere(loadavg=loadavg, interval_s=0) == 2
+    loadavg.write_text("0.00 0.00 0.00 1/80 12\n")
+    assert th.running_elsewhere(loadavg=loadavg, interval_s=0) == 0
+    assert th.running_elsewhere(loadavg=tmp_path / "missing", interval_s=0) == 0
+    loadavg.write_text("garbage\n")
+    assert th.running_elsewhere(loadavg=loadavg, interval_s=0) == 0
+
+
+@pytest.mark.parametrize(("others", "threads"), [(0, 2), (1, 1), (5, 1)])
+def test_default_threads_leaves_the_cpus_other_jobs_run_on(monkeypatch, others, threads):
+    monkeypatch.delenv(th.THREADS_ENV, raising=False)
+    monkeypatch.setattr(th, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(th, "_whole_machine", lambda cpus: True)
+    monkeypatch.setattr(th, "running_elsewhere", lambda: others)
+    assert th.default_threads() == threads
+
+
+def test_default_threads_ignores_the_load_where_it_could_change_results(monkeypatch):
+    from recplug.training.determinism import THREAD_INDEPENDENT_UP_TO
+
+    monkeypatch.delenv(th.THREADS_ENV, raising=False)
+    monkeypatch.setattr(th, "running_elsewhere", lambda: 100)
+    monkeypatch.setattr(th, "_whole_machine", lambda cpus: True)
+    monkeypatch.setattr(th, "usable_cpus", lambda: THREAD_INDEPENDENT_UP_TO + 1)
+    assert th.default_threads() == THREAD_INDEPENDENT_UP_TO + 1  # the count is part of the run's identity
+    monkeypatch.setattr(th, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(th, "_whole_machine", lambda cpus: False)
+    assert th.default_threads() == 2  # a container's /proc/loadavg counts the host's tasks

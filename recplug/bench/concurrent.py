@@ -62,11 +62,13 @@ class ConcurrentResult:
                 "concurrent_s": self.concurrent_s, "slowdowns": self.slowdowns}
 
 
-def _write_data(path: Path) -> None:
-    from recplug.bench.train import ml1m_shaped
+def _write_data(path: Path, interactions: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    if interactions is None:
+        from recplug.bench.train import ml1m_shaped
 
-    inter = ml1m_shaped().interactions
-    np.savez(path, users=inter.users, items=inter.items)
+        inter = ml1m_shaped().interactions
+        interactions = (np.asarray(inter.users), np.asarray(inter.items))
+    np.savez(path, users=interactions[0], items=interactions[1])
 
 
 def _load_data(path: str) -> Any:
@@ -130,18 +132,20 @@ def _run_jobs(data: Path, model: str, threads: list[int], epochs: int,
 
 
 def run(model: str = "bpr", jobs: int = 2, *, epochs: int = 2, threads: int = 0, share: bool = False,
-        solo_threads: int | None = None) -> ConcurrentResult:
+        solo_threads: int | None = None,
+        interactions: tuple[np.ndarray, np.ndarray] | None = None) -> ConcurrentResult:
     """Solo vs ``jobs`` concurrent fits of ``model`` (``epochs`` epochs each) on the CPU.
 
     ``threads``: each job's thread count (0: each job's own :func:`default_threads`).
     ``share``: hand each concurrent job :func:`job_threads` of ``jobs`` instead (and its
     :func:`job_environment`). ``solo_threads``: the solo job's count (default: ``threads``).
+    ``interactions``: ``(users, items)`` int32 arrays instead of the ML-1M-shaped data.
     """
     from recplug.training.threads import job_environment, job_threads
 
     with tempfile.TemporaryDirectory(prefix="recplug-concurrent-") as tmp:
         data = Path(tmp) / "data.npz"
-        _write_data(data)
+        _write_data(data, interactions)
         solo_t = threads if solo_threads is None else solo_threads
         if share:
             counts = [job_threads(jobs)] * jobs

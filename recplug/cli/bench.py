@@ -112,7 +112,8 @@ def train_bench(
     repeats: int = typer.Option(3, help="Timed epochs of each side after one warm-up epoch, ours and the "
                                         "alternative in alternation (medians reported)."),
     threads: int = typer.Option(2, help="CPU threads of both sides (torch and BLAS pools); with --concurrent, "
-                                        "of the solo job."),
+                                        "of the solo job (and, with --no-share, of each job; 0: each job "
+                                        "chooses, recplug.training.threads.default_threads)."),
     concurrent: int = typer.Option(0, help="Instead: time N identical jobs (processes) training at once "
                                            "against one alone (seconds per epoch of each; target: each "
                                            "at most 2.3x the solo time)."),
@@ -128,8 +129,8 @@ def train_bench(
     from recplug.bench import straight, train
 
     repeats = _repeats(repeats)
-    if threads < 1:
-        raise ConfigError(f"--threads must be >= 1, got {threads}")
+    if threads < (0 if concurrent else 1):
+        raise ConfigError(f"--threads must be >= 1 (or 0 with --concurrent: each job chooses), got {threads}")
     if concurrent < 0 or concurrent == 1:
         raise ConfigError(f"--concurrent must be 0 (off) or a number of jobs >= 2, got {concurrent}")
     if epochs < 1:

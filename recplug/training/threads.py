@@ -4,7 +4,8 @@ Spinning thread pools oversubscribe a machine shared by several jobs: a job that
 more threads than the CPUs it may really use (its affinity mask, its cgroup CPU quota) or
 than its share of them waits on descheduled threads. :func:`usable_cpus` is what the
 process may use; :func:`default_threads` is what a job uses when nobody says otherwise
-(``RECPLUG_THREADS`` when an executor set it, else every usable CPU); an executor putting
+(``RECPLUG_THREADS`` when an executor set it, else the usable CPUs other running tasks
+leave free); an executor putting
 ``jobs`` jobs on one machine hands each :func:`job_threads` and starts it with
 :func:`job_environment`.
 """
@@ -129,9 +130,46 @@ def usable_cpus(*, proc: str | os.PathLike = "/proc/self", root: str | os.PathLi
     return max(1, cpus)
 
 
+def running_elsewhere(*, loadavg: str | os.PathLike = "/proc/loadavg", samples: int = 5,
+                      interval_s: float = 0.005) -> int:
+    """Tasks running or runnable on the machine besides the caller: the fewest seen in
+    ``samples`` reads of /proc/loadavg's ``running/total`` field, ``interval_s`` apart
+    (0 where the file is missing or unreadable)."""
+    import time
+
+    fewest = None
+    for i in range(samples):
+        text = _read(Path(loadavg))
+        fields = text.split() if text else []
+        if len(fields) < 4 or "/" not in fields[3]:
+            return 0
+        try:
+            running = int(fields[3].split("/")[0])
+        except ValueError:
+            return 0
+        fewest = running if fewest is None else min(fewest, running)
+        if i + 1 < samples:
+            time.sleep(interval_s)
+    return max(0, (fewest or 1) - 1)
+
+
+def _whole_machine(cpus: int) -> bool:
+    """True when this process may use every online CPU without a cgroup quota: then the
+    machine's run queue (/proc/loadavg) is the one its threads compete in."""
+    return cgroup_cpu_limit() is None and cpus >= (os.cpu_count() or cpus)
+
+
 def default_threads() -> int:
     """Threads of a job nobody gave a count: ``RECPLUG_THREADS`` when set (an executor's
-    share), else :func:`usable_cpus`. Raises ConfigError for a bad ``RECPLUG_THREADS``."""
+    share), else :func:`usable_cpus`, less the CPUs other running tasks occupy right now
+    (at least 1) -- two jobs started together on 2 cores take one thread each instead of
+    four threads waiting on each other.
+
+    The load is only looked at where the choice cannot change results or a run's identity:
+    up to ``determinism.THREAD_INDEPENDENT_UP_TO`` usable CPUs, and when the process has the
+    whole machine (no cgroup quota, every CPU in its affinity mask; a container's
+    /proc/loadavg counts the host's tasks). Raises ConfigError for a bad ``RECPLUG_THREADS``.
+    """
     text = os.environ.get(THREADS_ENV, "").strip()
     if text:
         try:
@@ -142,7 +180,12 @@ def default_threads() -> int:
             raise ConfigError(f"{THREADS_ENV}={text!r} is not allowed; it must be an integer >= 1 "
                               f"(threads of this job), or unset")
         return value
-    return usable_cpus()
+    cpus = usable_cpus()
+    from recplug.training.determinism import THREAD_INDEPENDENT_UP_TO
+
+    if cpus == 1 or cpus > THREAD_INDEPENDENT_UP_TO or not _whole_machine(cpus):
+        return cpus
+    return max(1, cpus - running_elsewhere())
 
 
 def job_threads(jobs: int, cpus: int | None = None) -> int:
