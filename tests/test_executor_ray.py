@@ -55,6 +55,36 @@ def test_missing_ray_names_the_extra(monkeypatch):
         make_executor("ray")
 
 
+@pytest.mark.parametrize("command", ["eval", "tune", "run"])
+@pytest.mark.parametrize("args, message", [
+    (["--executor", "dask"], "--executor must be one of plain, ray"),
+    (["--cpus-per-job", "2"], "--cpus-per-job and --gpus-per-job apply to --executor ray"),
+    (["--address", "auto"], "--address auto is the Ray cluster to use: add --executor ray"),
+    (["--executor", "ray", "--cpus-per-job", "0"], "--cpus-per-job must be > 0"),
+    (["--executor", "ray", "--gpus-per-job", "-1"], "--gpus-per-job must be >= 0"),
+])
+def test_executor_flags_are_checked_first(tmp_path, command, args, message):
+    from typer.testing import CliRunner
+
+    from recplug.cli.app import app
+
+    target = [str(tmp_path / "study.toml")] if command == "run" else ["ease", "--dataset", "nowhere"]
+    result = CliRunner().invoke(app, [command, *target, *args, "--db", str(tmp_path / "r.sqlite")])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error:") and message in result.output, result.output
+    assert not (tmp_path / "r.sqlite").exists()
+
+
+def test_save_model_needs_the_plain_executor(tmp_path):
+    from recplug.executors.sweep import check_plan
+    from recplug.runner import EvalRequest, prepare
+
+    plan = prepare(EvalRequest(models=["pop"], dataset=str(write_udata(tmp_path / "u.data")),
+                               save_model=str(tmp_path / "models")))
+    with pytest.raises(ConfigError, match="plain executor"):
+        check_plan(plan)
+
+
 def stored(db: Path) -> dict:
     with ResultStore(db) as store:
         return {r.spec.config_key(): (r.spec.short_model, r.spec.seed, r.metrics, store.run_tags(r.id).get("study"))

@@ -276,3 +276,48 @@ def test_cli_tunes_tests_and_shows(tmp_path):
     assert "best parameters" in shown.output and "importance" in shown.output
     none = runner.invoke(app, ["tune", "--show", "bpr", "--db", str(db)])
     assert none.exit_code == 2 and "no stored study matches models=bpr" in none.output
+
+
+def test_a_time_budget_gives_every_model_the_same_seconds(tmp_path, level):
+    Level.sleep = 0.15
+    plan = prepare_tune(request(write_udata(tmp_path / "u.data"), tmp_path / "r.sqlite", pruning=None))
+    plan.request.budget = Budget("time", None, 0.5)
+    (summary,) = run_tune(plan)
+    assert summary.seconds >= 0.5 and summary.trials >= 3  # trials until 0.5 s of trial time were spent
+    assert summary.seconds - 0.5 < 0.3  # the last one may run past the budget, by less than a trial
+    assert summary.budget_text() == "0.5 s"
+
+
+def test_ctrl_c_keeps_the_finished_trials_and_exits_130(tmp_path, level):
+    data, db = write_udata(tmp_path / "u.data"), tmp_path / "r.sqlite"
+    script = tmp_path / "drive.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from recplug import discovery
+        import test_tune
+        original = discovery.load_model_class
+        def load(name):
+            if name != "level":
+                return original(name)
+            return test_tune.Level, discovery.PluginInfo(name="level", qualified_name="tests:level", dist="tests",
+                version="0", target="tests:Level", status="ok", error=None, tags=test_tune.Level.tags)
+        discovery.load_model_class = load
+        test_tune.Level.sleep = 0.3
+        from recplug.cli.app import app
+        app(["tune", "level", "--dataset", {str(data)!r}, "--db", {str(db)!r}, "--trials", "50", "--threads", "1"])
+    """))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    journal = tmp_path / "r.studies.journal"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (journal.exists() and journal.read_text().count('"state":1') >= 2):
+        assert proc.poll() is None, proc.stderr.read().decode()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr.decode()
+    assert "tuning was interrupted (SIGINT); every finished trial is kept" in stderr.decode()
+    (study, summary), = load_summaries(db)
+    assert summary.trials >= 2 and all(t.state.is_finished() for t in study.trials)  # nothing left running
+    last = study.trials[-1]
+    assert last.state.name == "COMPLETE" or last.user_attrs.get("interrupted")  # cut short: not counted

@@ -209,6 +209,10 @@ class StudyRun:
             self.study.tell(trial, state=states.FAIL)
         return self.study.get_trials(deepcopy=False)[report.number]
 
+    def asked(self) -> list[int]:
+        """Numbers of the trials asked and not yet told."""
+        return list(self._asked)
+
     def abandon(self, number: int, why: str) -> None:
         """Fail an asked trial that will not report (uncounted: interrupted)."""
         import optuna

@@ -201,8 +201,9 @@ def run_tune(plan: TunePlan, executor: Any = None, reporter: TuneReporter | None
                     raise KeyboardInterrupt(signals.received)
         except KeyboardInterrupt:
             executor.cancel(list(in_flight))
-            for run, number in in_flight.values():
-                run.abandon(number, "interrupted (Ctrl-C or SIGTERM)")
+            for run in runs:  # every trial asked and not told, submitted or not
+                for number in list(run.asked()):
+                    run.abandon(number, "interrupted (Ctrl-C or SIGTERM)")
             name = signals.received or "SIGINT"
             raise TuneInterrupted(f"tuning was interrupted ({name}); every finished trial is kept in {path}; "
                                   "run the same command again to go on", name) from None
