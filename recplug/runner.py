@@ -346,7 +346,7 @@ def _prepare_saved(request: EvalRequest) -> Plan:
 
 
 # ---- signals -------------------------------------------------------------------------------
-class _Signals:
+class Signals:
     """SIGINT and SIGTERM raise KeyboardInterrupt in the main thread while installed;
     ``received`` names the last one ("SIGINT" / "SIGTERM") and ``count`` says how many came.
 
@@ -364,7 +364,7 @@ class _Signals:
         raise KeyboardInterrupt(self.received)
 
     @contextlib.contextmanager
-    def installed(self) -> Iterator["_Signals"]:
+    def installed(self) -> Iterator["Signals"]:
         if threading.current_thread() is not threading.main_thread():
             yield self  # only the main thread can handle signals; elsewhere Ctrl-C stays as it is
             return
@@ -400,14 +400,14 @@ def run_plan(plan: Plan, reporter: Reporter | None = None, *, executor: Any = No
     reporter = reporter or SilentReporter()
     request, planned = plan.request, plan.models
     outcomes: list[RunOutcome] = []
-    signals = _Signals()
+    signals = Signals()
     with signals.installed():
         try:
             # rating runs need rated data: checked before the store is opened (or created)
-            dataset = _load(request, reporter) if request.task == "rating" else None
+            dataset = load_dataset_of(request, reporter) if request.task == "rating" else None
             with ResultStore(request.db) as store:
                 if dataset is None:
-                    dataset = _load(request, reporter)
+                    dataset = load_dataset_of(request, reporter)
                 fingerprint = dataset.fingerprint()
                 check_saved_data(planned, fingerprint)
                 data_card = _data_card(request, dataset)
@@ -478,7 +478,7 @@ def tag_outcome(store, outcome: RunOutcome, tags: dict[str, str]) -> None:
         store.tag_run(outcome.run_id, key, value)
 
 
-def _load(request: EvalRequest, reporter: Reporter):
+def load_dataset_of(request: EvalRequest, reporter: Reporter):
     """The dataset of ``request``. The rating task first checks that every row is rated
     (DataError, before any line is reported), then reports how many ratings it has."""
     from recplug.data import load_dataset
@@ -567,7 +567,7 @@ def _interrupted(model: Any) -> bool:
 
 
 def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, dataset_name: str,
-             fingerprint: str, reporter: Reporter, signals: _Signals, *,
+             fingerprint: str, reporter: Reporter, signals: Signals, *,
              data_card: dict[str, Any] | None = None) -> RunOutcome:
     from recplug.store import run_env
 
@@ -688,7 +688,7 @@ def _evaluate_saved(store, request: EvalRequest, plan: PlannedModel, seed: int, 
                              cls=plan.cls)
     fitted_on = split.history("test") if card.fitted_on == "train+valid" else split.train
     reporter.stage(f"evaluating {label}")
-    result, metrics, summary = _test(request, model, split, config, plan.device, fitted_on)
+    result, metrics, summary = score_on_test(request, model, split, config, plan.device, fitted_on)
     training = {"loaded_from": str(plan.saved_dir)}
     store.finish_run(run_id, metrics=metrics, users=result.users, per_user=result.per_user,
                      fit_seconds=None, eval_seconds=result.seconds,
@@ -721,7 +721,7 @@ def _validator(request: EvalRequest, split, config: EvalConfig, device: str):
     return SplitValidator(split, request.valid_metric, config, device=device)
 
 
-def _test(request: EvalRequest, model: Any, split, config: EvalConfig, device: str,
+def score_on_test(request: EvalRequest, model: Any, split, config: EvalConfig, device: str,
           fitted_on) -> tuple[Any, dict[str, float], dict[str, Any]]:
     """Evaluate on the test part: (result, metrics to store, what joins the split summary).
 
@@ -806,7 +806,7 @@ def _fit_and_evaluate(store, request: EvalRequest, plan: PlannedModel, seed: int
     fitted = fit_on_split(request, plan, seed, split, config, reporter, run_id)
     model, fitted_on, training, fit_seconds = fitted.model, fitted.fitted_on, fitted.training, fitted.seconds
     reporter.stage(f"evaluating {label}")
-    result, metrics, summary = _test(request, model, split, config, device, fitted_on)
+    result, metrics, summary = score_on_test(request, model, split, config, device, fitted_on)
     saved = None
     if request.save_model is not None:
         reporter.stage(f"saving {label}")

@@ -49,7 +49,7 @@ def fit_and_test(request: Any, plan: Any, seed: int, split: Any) -> JobResult:
     try:
         with limited_threads(request.threads or 0):
             fitted = runner.fit_on_split(request, plan, seed, split, config)
-            result, metrics, summary = runner._test(request, fitted.model, split, config, plan.device,
+            result, metrics, summary = runner.score_on_test(request, fitted.model, split, config, plan.device,
                                                     fitted.fitted_on)
     except Exception as exc:  # a failing model is recorded, never stops the sweep
         line = traceback.format_exception_only(type(exc), exc)[-1].strip()
@@ -109,9 +109,9 @@ def run_plan_on(executor: Any, plan: Any, reporter: Any = None) -> list:
     planned = plan.models
     slots: list[Any] = []  # RunOutcome, or (run_id, model, seed, fold) awaiting its job
     in_flight: dict[Any, int] = {}
-    signals = runner._Signals()
+    signals = runner.Signals()
     with signals.installed():
-        dataset = runner._load(request, reporter)  # before the store: unrated data create none
+        dataset = runner.load_dataset_of(request, reporter)  # before the store: unrated data create none
         with ResultStore(request.db) as store, _Heartbeats(store) as beats:
             _sweep(executor, request, planned, dataset, store, beats, signals, slots, in_flight, reporter)
     return slots

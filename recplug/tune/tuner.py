@@ -149,7 +149,7 @@ def run_tune(plan: TunePlan, executor: Any = None, reporter: TuneReporter | None
     in model order. ``executor``: a :mod:`recplug.executors` executor (None: in this process)."""
     from recplug.data import load_dataset
     from recplug.executors import PlainExecutor
-    from recplug.runner import _Signals
+    from recplug.runner import Signals
     from recplug.splits import make_split
 
     reporter = reporter or TuneReporter()
@@ -180,7 +180,7 @@ def run_tune(plan: TunePlan, executor: Any = None, reporter: TuneReporter | None
                            "they are not tried first, so the best may fall below them")
     shared = executor.share(split)
     in_flight: dict[Any, tuple[StudyRun, int]] = {}
-    signals = _Signals()
+    signals = Signals()
     with signals.installed():
         try:
             while True:
