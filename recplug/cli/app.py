@@ -101,6 +101,9 @@ def _register() -> None:
     from recplug.cli.recommend import recommend_command
 
     app.command("recommend", cls=FlagCommand)(recommend_command)
+    from recplug.cli import runs
+
+    app.add_typer(runs.app, name="runs")
     from recplug.cli.tune import tune_command
 
     app.command("tune", cls=FlagCommand)(tune_command)

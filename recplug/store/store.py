@@ -531,6 +531,22 @@ class ResultStore:
 
         return self._read(query, f"reading the tags of run {run_id}")
 
+    def tags_of(self, run_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+        """Tags of many runs at once: run id -> {key: value} (runs without tags map to {})."""
+        ids = sorted({int(run_id) for run_id in run_ids})
+
+        def query(conn: sqlite3.Connection) -> dict[int, dict[str, str]]:
+            tags: dict[int, dict[str, str]] = {run_id: {} for run_id in ids}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                rows = conn.execute(f"SELECT run_id, key, value FROM run_tags WHERE run_id IN "
+                                    f"({', '.join('?' * len(chunk))}) ORDER BY run_id, key", chunk)
+                for run_id, key, value in rows:
+                    tags[run_id][key] = value
+            return tags
+
+        return self._read(query, "reading run tags")
+
     def runs_tagged(self, key: str, value: str | None = None, *,
                     status: str | None = "done") -> list[RunRecord]:
         """Runs carrying tag ``key`` (with exactly ``value`` unless None), oldest first;
