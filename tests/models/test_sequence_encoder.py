@@ -37,7 +37,7 @@ class MeanPool(SequenceEncoderModel):
         return module
 
     def encode_positions(self, seqs):
-        x = self.module_.items(seqs) * self.module_.position
+        x = self.module_.items(seqs) * self.module_.position[-seqs.shape[1]:]
         counts = (seqs != 0).cumsum(1).clamp(min=1).unsqueeze(-1)
         return x.cumsum(1) / counts
 
@@ -144,3 +144,34 @@ def test_unknown_target_positions(train):
 
     with pytest.raises(ModelError, match="target_positions"):
         Wrong().fit(train, options())
+
+
+class Invariant(MeanPool):
+    padding_invariant = True
+
+
+@pytest.mark.parametrize("cls", [Invariant, type("InvariantLast", (LastOnly,), {"padding_invariant": True})])
+def test_length_batches_visit_every_row_once_and_group_lengths(train, cls):
+    model = cls(batch_size=4, max_len=6)
+    model.shapes_, model.device_ = {"n_users": 12, "n_items": 10}, torch.device("cpu")
+    model.prepare(train, options())
+    batches = list(model.epoch_batches(1, seed=5))
+    seen = torch.cat([b[0] for b in batches]).numpy()
+    expected = model._inputs
+    assert sorted(map(tuple, seen)) == sorted(map(tuple, expected))
+    lengths = [(b[0] != 0).sum(1) for b in batches]
+    assert max(int(x.max() - x.min()) for x in lengths) <= 1   # sorted within one group
+    again = [b[0] for b in model.epoch_batches(1, seed=5)]
+    assert all(torch.equal(a[0], b) for a, b in zip(batches, again))
+
+
+def test_dropping_padding_columns_changes_no_loss(train):
+    model = _fitted(Invariant, train, max_len=12)
+    model.module_.eval()
+    model.shapes_ = {"n_users": 12, "n_items": 10}
+    model.prepare(train, options())
+    batch = next(iter(model.epoch_batches(1, seed=0)))
+    assert bool((batch[0][:, 0] == 0).all())                        # there is padding to drop
+    trimmed = model.batch_loss(batch)
+    model.padding_invariant = False
+    torch.testing.assert_close(trimmed, model.batch_loss(batch))

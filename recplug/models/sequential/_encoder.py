@@ -44,6 +44,25 @@ LOSSES = ("ce", "bce", "sampled")
 Positions = Literal["all", "last"]
 
 
+#: batches per group whose rows :meth:`SequenceEncoderModel.length_batches` sorts by length
+LENGTH_GROUP = 32
+
+
+def _without_padding_columns(batch: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``(inputs [b, L], targets, negatives)`` without the leading columns that are padding in
+    every row; targets ``[b, L]`` and negatives ``[b, L, n]`` (a target per position) lose them too."""
+    import torch
+
+    seqs, targets = batch[0], batch[1]
+    used = (seqs != 0).any(0)
+    first = int(used.to(torch.int64).argmax()) if bool(used.any()) else 0
+    if not first:
+        return batch
+    if targets.dim() == 1:                   # one target per row: only the inputs have positions
+        return (seqs[:, first:], *batch[1:])
+    return tuple(a[:, first:] for a in batch)
+
+
 def item_table(n_items: int, size: int) -> Any:
     """``nn.Embedding(n_items + 1, size, padding_idx=0)`` drawn Xavier-normal, row 0 (padding) zero."""
     import torch
@@ -78,6 +97,10 @@ class SequenceEncoderModel(TorchModel):
 
     tags = Tags(sequential=True, supports_cuda=True)
     target_positions: Positions = "all"
+    #: True when ``encode``/``encode_positions`` give the same vectors whatever the left padding in
+    #: front of a history: training then batches rows of similar length together
+    #: (:meth:`length_batches`) and drops the columns that are padding in every row of a batch
+    padding_invariant: bool = False
 
     # ---- what a subclass defines ----------------------------------------------------
     def encode(self, seqs: Any) -> Any:
@@ -156,9 +179,36 @@ class SequenceEncoderModel(TorchModel):
             negatives = np.zeros(self._targets.shape + (n,), dtype=np.int64)
             negatives[self._valid] = self._sampler.sample(self._target_users, n, seed=seed) + 1
             arrays.append(negatives)
+        if self.padding_invariant:
+            return self.length_batches(arrays, int(self.batch_size), seed=seed)
         return shuffled_batches(arrays, int(self.batch_size), seed=seed, device=self.device_)
 
+    def length_batches(self, arrays: list[np.ndarray], batch_size: int, *, seed: int) -> Iterator[tuple[Any, ...]]:
+        """Batches of rows of similar history length, in a seeded random order.
+
+        Rows are permuted (``default_rng(seed)``), sorted stably by length within groups of
+        :data:`LENGTH_GROUP` batches, cut into batches of ``batch_size``, and the batches
+        shuffled (same generator): every row once per epoch, and a batch's columns of
+        padding shrink to those of its longest row.
+        """
+        import torch
+
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(arrays[0]))
+        lengths = (self._inputs != 0).sum(1)
+        group = batch_size * LENGTH_GROUP
+        for start in range(0, len(order), group):
+            chunk = order[start:start + group]
+            order[start:start + group] = chunk[np.argsort(lengths[chunk], kind="stable")]
+        starts = np.arange(0, len(order), batch_size)[rng.permutation(-(-len(order) // batch_size))]
+        tensors = [torch.from_numpy(np.ascontiguousarray(a[order])).to(self.device_, non_blocking=True)
+                   for a in arrays]
+        for begin in starts:
+            yield tuple(t[begin:begin + batch_size] for t in tensors)
+
     def batch_loss(self, batch: tuple[Any, ...]) -> Any:
+        if self.padding_invariant:
+            batch = _without_padding_columns(batch)
         seqs, targets = batch[0], batch[1]
         hidden = self.encode_positions(seqs) if targets.dim() == 2 else self.encode(seqs)
         return self.next_item_loss(hidden, targets, batch[2] if len(batch) > 2 else None)

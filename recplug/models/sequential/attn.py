@@ -23,6 +23,7 @@ class AttentionPooling(SequenceEncoderModel):
     """
 
     target_positions = "last"
+    padding_invariant = True
     parameter_constraints = {
         "embedding": Integer(1, None, search=(16, 256, "log")),
         "attention": Integer(1, None, search=(16, 256, "log")),

@@ -24,6 +24,7 @@ class NARM(SequenceEncoderModel):
     """
 
     target_positions = "last"
+    padding_invariant = True
     parameter_constraints = {
         "embedding": Integer(1, None, search=(16, 256, "log")),
         "hidden": Integer(1, None, search=(16, 256, "log")),

@@ -48,6 +48,7 @@ class RNN(SequenceEncoderModel):
     """
 
     target_positions = "all"
+    padding_invariant = True
     parameter_constraints = {
         "cell": Options(*CELLS),
         "embedding": Integer(1, None, search=(16, 256, "log")),

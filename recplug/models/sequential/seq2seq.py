@@ -26,6 +26,7 @@ class Seq2Seq(SequenceEncoderModel):
     """
 
     target_positions = "all"
+    padding_invariant = True
     parameter_constraints = {
         "embedding": Integer(1, None, search=(16, 256, "log")),
         "hidden": Integer(1, None, search=(16, 256, "log")),
