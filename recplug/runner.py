@@ -352,16 +352,35 @@ class Signals:
 
     Library code may swallow the KeyboardInterrupt (an import that catches it half-way and
     fails later with another error): the count tells the runner a signal came all the same.
+    Inside :meth:`deferred` a signal is only recorded and raised when the block ends, so a
+    write that must not be cut in half (a journal append and its file lock) completes.
     """
 
     def __init__(self) -> None:
         self.received: str | None = None
         self.count = 0
+        self._deferring = 0
+        self._pending = False
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.received = signal.Signals(signum).name
         self.count += 1
+        if self._deferring:
+            self._pending = True
+            return
         raise KeyboardInterrupt(self.received)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Hold signals back for the block; KeyboardInterrupt at its end when one came."""
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+        if not self._deferring and self._pending:
+            self._pending = False
+            raise KeyboardInterrupt(self.received)
 
     @contextlib.contextmanager
     def installed(self) -> Iterator["Signals"]:

@@ -166,7 +166,7 @@ def tune_command(
             summaries = run_tune(plan, runner, reporter)
             for summary in summaries:
                 _summary_line(summary)
-            outcomes = evaluate_best(plan, summaries, _EvalLines(err)) if test else []
+            outcomes = evaluate_best(plan, summaries, _EvalLines(err), runner) if test else []
     finally:
         runner.close()
     if outcomes:

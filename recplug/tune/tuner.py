@@ -184,57 +184,62 @@ def run_tune(plan: TunePlan, executor: Any = None, reporter: TuneReporter | None
     with signals.installed():
         try:
             while True:
-                busy = {id(run) for run, _ in in_flight.values()}
-                for run in runs:
-                    if id(run) not in busy and not run.done():
-                        job = run.ask()
-                        in_flight[executor.submit(run_trial, job, shared, run.snapshot())] = (run, job.number)
+                with signals.deferred():  # journal writes are never cut in half
+                    busy = {id(run) for run, _ in in_flight.values()}
+                    for run in runs:
+                        if id(run) not in busy and not run.done():
+                            job = run.ask()
+                            handle = executor.submit(run_trial, job, shared, run.snapshot())
+                            in_flight[handle] = (run, job.number)
                 if not in_flight:
                     break
-                done = executor.wait_any(list(in_flight))
-                run, number = in_flight.pop(done.handle)
-                report = done.value if done.error is None else TrialReport(run.plan.name, number, "failed",
-                                                                          error=done.error)
-                trial = run.tell(report)
-                reporter.trial(run.summary(), report, trial)
+                done = executor.wait_any(list(in_flight))  # a plain trial runs here, interruptible
+                with signals.deferred():
+                    run, number = in_flight.pop(done.handle)
+                    report = done.value if done.error is None else TrialReport(
+                        run.plan.name, number, "failed", error=done.error)
+                    trial = run.tell(report)
+                    reporter.trial(run.summary(), report, trial)
                 if report.state == "interrupted" or signals.count:
                     raise KeyboardInterrupt(signals.received)
         except KeyboardInterrupt:
-            executor.cancel(list(in_flight))
-            for run in runs:  # every trial asked and not told, submitted or not
-                for number in list(run.asked()):
-                    run.abandon(number, "interrupted (Ctrl-C or SIGTERM)")
+            with signals.deferred():
+                executor.cancel(list(in_flight))
+                for run in runs:  # every trial asked and not told, submitted or not
+                    for number in list(run.asked()):
+                        run.abandon(number, "interrupted (Ctrl-C or SIGTERM)")
             name = signals.received or "SIGINT"
             raise TuneInterrupted(f"tuning was interrupted ({name}); every finished trial is kept in {path}; "
                                   "run the same command again to go on", name) from None
     return [run.summary() for run in runs]
 
 
-def best_request(plan: TunePlan, summary: StudySummary, model: str):
-    """The eval request of a study's best configuration: the model with ``--set`` and the
-    best parameters, every seed of the request, tagged with the study."""
+def best_request(plan: TunePlan, summaries: list[StudySummary]):
+    """The eval request of the studies' best configurations: each model that has one, with
+    its ``--set`` values and best parameters, over every seed of the request."""
     ev = plan.request.eval
-    fixed = next(m.params for m in plan.eval_plan.models if m.name == model)
-    return replace(ev, models=[model], overrides={model: {**fixed, **(summary.best_params or {})}},
-                   tags={**getattr(ev, "tags", {}), **summary.tags()})
+    best = {m.name: {**m.params, **s.best_params} for m, s in zip(plan.eval_plan.models, summaries)
+            if s.best_params is not None}
+    return replace(ev, models=list(best), overrides=best)
 
 
 def evaluate_best(plan: TunePlan, summaries: list[StudySummary], reporter: Any = None,
-              executor: Any = None) -> list:
-    """Evaluate every study's best configuration on test (ordinary runs, skipped when done);
-    returns the runner's outcomes. A study without a complete trial is left out."""
-    from recplug.runner import prepare, run_plan
+                  executor: Any = None) -> list:
+    """Evaluate every study's best configuration on test (ordinary runs, skipped when done;
+    all models in one sweep, so an executor runs them side by side) and tag each run with its
+    study (:meth:`StudySummary.tags`); returns the runner's outcomes. A study without a
+    complete trial is left out."""
+    from recplug.runner import prepare, run_plan, tag_outcome
+    from recplug.store import ResultStore
 
-    outcomes = []
-    for model, summary in zip((m.name for m in plan.eval_plan.models), summaries):
-        if summary.best_params is None:
-            continue
-        request = best_request(plan, summary, model)
-        eval_plan = prepare(request)
-        if executor is None or executor.name == "plain":
-            outcomes.extend(run_plan(eval_plan, reporter))
-        else:
-            outcomes.extend(run_plan(eval_plan, reporter, executor=executor))
+    request = best_request(plan, summaries)
+    if not request.models:
+        return []
+    outcomes = run_plan(prepare(request), reporter, executor=executor)
+    tags = {m.name: s.tags() for m, s in zip(plan.eval_plan.models, summaries)}
+    with ResultStore(request.db) as store:  # a run stored but not yet tagged is tagged by the next rerun
+        for outcome in outcomes:
+            tag_outcome(store, outcome, tags[outcome.model])
     return outcomes
 
 
