@@ -104,6 +104,9 @@ def _register() -> None:
     from recplug.cli import runs
 
     app.add_typer(runs.app, name="runs")
+    from recplug.cli.reproduce import reproduce_command
+
+    app.command("reproduce", cls=FlagCommand)(reproduce_command)
     from recplug.cli.tune import tune_command
 
     app.command("tune", cls=FlagCommand)(tune_command)
