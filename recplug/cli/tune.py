@@ -153,7 +153,7 @@ def tune_command(
                            valid_metric=metric, refit=False, negatives=None, sampler="uniform",
                            batch_size=1024, threads=threads, db=db, rerun=False),
         space=parse_space(space), budget=parse_budget(budget, trials, timeout),
-        pruning=Pruning() if prune else None, test=test)
+        pruning=Pruning() if prune else None)
     check_executor_flags(executor, address, cpus_per_job, gpus_per_job)
     with as_flags(), as_flags(TUNE_FLAGS):
         plan = prepare_tune(request)

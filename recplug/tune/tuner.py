@@ -17,7 +17,7 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from recplug.errors import ConfigError, RecplugError
 from recplug.tune.budget import Budget
@@ -41,7 +41,6 @@ class TuneRequest:
     space: dict[str | None, dict[str, Dimension]] = field(default_factory=dict)
     budget: Budget = field(default_factory=Budget)
     pruning: Pruning | None = field(default_factory=Pruning)
-    test: bool = True  #: evaluate each study's best configuration on test afterwards
 
 
 @dataclass(frozen=True)
@@ -163,14 +162,13 @@ def run_tune(plan: TunePlan, executor: Any = None, reporter: TuneReporter | None
         raise ConfigError(f"split {ev.split!r} of {ev.dataset} has no validation part; tuning scores "
                           "trials on validation only: use a split with one (loo, ratio, temporal)")
     plans = _study_plans(plan, dataset, split)
-    threads = executor.cpus_per_job if executor.name == "ray" else None
-    if threads is not None:
-        plans = [replace(p, threads=max(1, int(threads))) for p in plans]
+    if executor.name != "plain":  # a job's threads are the CPUs it asked for
+        plans = [replace(p, threads=max(1, int(executor.cpus_per_job))) for p in plans]
     path = studies_path(plan.request)
     storage = open_storage(path)
     runs = [StudyRun(p, storage) for p in plans]
     for run in runs:
-        done, seconds = run.used()
+        done, _ = run.used()
         what = f"resuming study {run.plan.name} ({done} trials done" if run.resumed else f"study {run.plan.name} (new"
         stale = f"; {run.stale} trial(s) of a killed process not counted" if run.stale else ""
         reporter.stage(f"{what}{stale}) in {path}")
