@@ -126,3 +126,11 @@ def test_cli_bad_file_writes_nothing(tmp_path):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "models.ease" in lines[0]
     assert not (tmp_path / "r.sqlite").exists()
+
+
+def test_check_lists_the_jobs_and_runs_nothing(tmp_path):
+    path = write(tmp_path, GOOD)
+    result = CliRunner().invoke(app, ["run", str(path), "--check"])
+    assert result.exit_code == 0, result.output
+    assert "eval: pop, itemknn on" in result.output and "seeds 0, 1" in result.output
+    assert not (tmp_path / "r.sqlite").exists()
