@@ -121,7 +121,7 @@ def test_a_killed_driver_is_finished_by_a_rerun(tmp_path, ray_cluster):
     data, db = write_udata(tmp_path / "u.data"), tmp_path / "r.sqlite"
     address = ray_cluster.get_runtime_context().gcs_address
     recplug = Path(sys.executable).with_name("recplug")
-    args = ["eval", "bpr", "--set", "bpr.epochs=400", "--patience", "1000", "--seeds", "6", "--dataset", str(data),
+    args = ["eval", "bpr", "--set", "bpr.epochs=150", "--patience", "1000", "--seeds", "6", "--dataset", str(data),
             "--db", str(db)]
     proc = subprocess.Popen([str(recplug), *args, "--executor", "ray", "--address", address],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -142,7 +142,7 @@ def test_a_killed_driver_is_finished_by_a_rerun(tmp_path, ray_cluster):
         running = store.runs(status="running")
     assert running  # the killed driver's claims, left to a dead owner
     request = EvalRequest(models=["bpr"], dataset=str(data), seeds=list(range(6)), db=str(db),
-                          overrides={"bpr": {"epochs": 400}}, patience=1000, threads=1)
+                          overrides={"bpr": {"epochs": 150}}, patience=1000, threads=1)
     executor = make_executor("ray")
     outcomes = run_plan(prepare(request), executor=executor)
     with ResultStore(db) as store:
