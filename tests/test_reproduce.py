@@ -62,6 +62,14 @@ def test_compare_uses_per_seed_means_and_the_seed_range():
     (c,) = compare(entry, [run(0, 0.92), run(0, 0.94), run(1, 0.95), run(1, 0.95)])
     assert c.seed_values == pytest.approx([0.93, 0.95]) and c.ours == pytest.approx(0.94)
     assert c.difference == pytest.approx(0.01) and c.spread == pytest.approx((0.93, 0.95)) and c.inside
+    (c,) = compare(entry, [run(0, 0.93004), run(1, 0.95)])  # above 0.93 but within its rounding
+    assert c.inside
+    rounded = Entry(id="e", model="m", dataset="d", task="rating", split="kfold", protocol="rating",
+                    published={"RMSE": 0.93}, source="s", url="u", decimals=2)
+    (c,) = compare(rounded, [run(0, 0.934), run(1, 0.95)])
+    assert c.inside  # 0.93 stands for 0.925-0.935
+    (c,) = compare(entry, [run(0, 0.934), run(1, 0.95)])
+    assert c.inside is False
     (c,) = compare(entry, [run(0, 0.90)])
     assert c.inside is None and c.spread is None
     (c,) = compare(entry, [])

@@ -43,6 +43,7 @@ class Entry:
     data: dict[str, Any] = field(default_factory=dict)
     cost: str = ""
     notes: str = ""
+    decimals: int = 4  #: the published values' precision (Surprise: 3); a value stands for ± half a unit
 
     @property
     def protocol_label(self) -> str:

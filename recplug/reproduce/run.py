@@ -4,7 +4,8 @@ The runs are the same runs ``recplug eval`` would store for that configuration (
 part of a run's identity, so runs already in the store are reused), each tagged
 ``reproduce=<entry id>``. Our value of a metric is its mean over the entry's seeds, each
 seed's value being the mean over its runs (its folds under ``kfold``); the seed spread is
-the range of the per-seed values, and a published value is "inside" when it lies in that
+the range of the per-seed values, and a published value is "inside" when the interval it
+stands for (± half a unit of its last published decimal: 0.748 is 0.7475-0.7485) meets that
 range (with a single seed there is no spread).
 """
 
@@ -29,6 +30,7 @@ class MetricComparison:
     published: float
     ours: float | None
     seed_values: list[float] = field(default_factory=list)
+    decimals: int = 4  #: the published value's precision
 
     @property
     def difference(self) -> float | None:
@@ -40,9 +42,12 @@ class MetricComparison:
 
     @property
     def inside(self) -> bool | None:
-        """Published value within our per-seed range; None with fewer than two seeds."""
+        """The published value (± its rounding) meets our per-seed range; None with one seed."""
         spread = self.spread
-        return None if spread is None else spread[0] <= self.published <= spread[1]
+        if spread is None:
+            return None
+        half = 0.5 * 10.0 ** -self.decimals
+        return spread[0] <= self.published + half and self.published - half <= spread[1]
 
     @property
     def seed_std(self) -> float | None:
@@ -97,7 +102,7 @@ def compare(entry: Entry, records: list[Any]) -> list[MetricComparison]:
             if values:
                 seed_values.append(statistics.fmean(values))
         ours = statistics.fmean(seed_values) if seed_values else None
-        comparisons.append(MetricComparison(metric, published, ours, seed_values))
+        comparisons.append(MetricComparison(metric, published, ours, seed_values, entry.decimals))
     return comparisons
 
 
