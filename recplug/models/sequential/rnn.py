@@ -38,9 +38,10 @@ def recurrent_states(rnn: Any, embedded: Any, seqs: Any) -> Any:
 
 
 class RNN(SequenceEncoderModel):
-    """Item embeddings (dropout ``dropout``) feed a ``cell`` RNN (``n_layers`` layers of size
-    ``hidden``); its state after each position, mapped to the embedding size by a linear
-    layer when ``hidden != embedding``, is dotted with the (shared) item embeddings.
+    """Item embeddings feed a ``cell`` RNN (``n_layers`` layers of size ``hidden``); its state
+    after each position, mapped to the embedding size by a linear layer when ``hidden !=
+    embedding``, is dotted with the (shared) item embeddings. Dropout ``dropout`` on the
+    embeddings, the states and between layers.
 
     Trained at every position of :func:`~recplug.training.sequences.next_item_windows`
     rows with the ``loss`` of the sequence encoder base (full softmax ``ce`` by default),

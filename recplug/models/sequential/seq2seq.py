@@ -18,7 +18,7 @@ class Seq2Seq(SequenceEncoderModel):
     ``(h_t, c_t)`` and takes one step on a learned start-of-output vector; its output,
     after dropout and a linear layer ``[hidden -> embedding]``, is dotted with the (shared)
     item embeddings to score item ``t + 1``. One decoding step: only the next item is
-    predicted (trained and scored). Embedding and encoder-output dropout ``dropout``.
+    predicted (trained and scored). Dropout ``dropout`` on the embeddings and the decoder output.
 
     Trained at every position of :func:`~recplug.training.sequences.next_item_windows`
     rows (the decoder runs from every encoder state) with the ``loss`` of the sequence
