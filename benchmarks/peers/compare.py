@@ -10,8 +10,7 @@ TARGET = 3.0  #: RecBole's seconds per epoch / ours, for every model both have
 
 
 def main() -> None:
-    ours = json.load(open(sys.argv[1]))
-    theirs = json.load(open(sys.argv[2]))
+    ours, theirs = (json.loads(open(path).read().strip().splitlines()[-1]) for path in sys.argv[1:3])
     print(f"threads {ours['threads']}, RecBole {theirs['recbole']}, {ours['rows']:,} training rows")
     print(f"{'model':<8} {'recplug s/epoch':>16} {'RecBole s/epoch':>16} {'ratio':>7}  target")
     for mine, name in PAIRS.items():

@@ -26,7 +26,7 @@ import numpy as np
 SETTINGS = {
     "bpr": {"factors": 64, "batch_size": 2048, "lr": 1e-3, "reg": 0.0},
     "sasrec": {"max_len": 200, "hidden": 50, "n_blocks": 2, "n_heads": 1, "dropout": 0.2, "batch_size": 128,
-               "lr": 1e-3, "loss": "bce"},
+               "lr": 1e-3, "loss": "ce"},
 }
 
 
