@@ -130,3 +130,26 @@ def test_save_model_replaces_an_older_save(tmp_path, data):
     card.metrics = {"x": 1.0}
     save_model(model, folder, card)
     assert read_card(folder).metrics == {"x": 1.0} and (folder / CARD_FILE).is_file()
+
+
+def test_cli_save_and_reuse(data, tmp_path):
+    from typer.testing import CliRunner
+
+    from recplug.cli.app import app
+
+    cli = CliRunner()
+    db, saved = str(tmp_path / "r.sqlite"), str(tmp_path / "m")
+    first = cli.invoke(app, ["eval", "pop", "--dataset", str(data), "--db", db, "--save-model", saved,
+                             "--tag", "batch=1", "--threads", "1"])
+    assert first.exit_code == 0, first.output
+    folder = str(run_folder(saved, "pop", 0))
+    again = cli.invoke(app, ["eval", "--model", folder, "--dataset", str(data), "--db", str(tmp_path / "o.sqlite")])
+    assert again.exit_code == 0 and "reused" in again.output and "pop" in again.output
+    for args, message in [(["--model", folder, "--seed", "1"], "--model DIR runs on the seed in its card"),
+                          (["pop", "--model", folder], "--model DIR evaluates a saved model"),
+                          (["--model", folder, "--split", "ratio"], "--model: "),
+                          (["pop", "--tag", "novalue"], "--tag takes key=value")]:
+        result = cli.invoke(app, ["eval", *args, "--dataset", str(data), "--db", db])
+        assert result.exit_code == 2 and message in result.output, (args, result.output)
+    with ResultStore(db) as store:
+        assert [r.spec.model for r in store.runs_tagged("batch", "1")] == ["recplug:pop"]
