@@ -145,3 +145,16 @@ def test_sessions_in_time_order_by_default(tiny):
 def test_declared_constraints(params, message):
     with pytest.raises(ConfigError, match=message):
         check_model_params(GRU4Rec, GRU4Rec(**params).get_params())
+
+
+def test_sessions_in_user_order_without_timestamps(tiny):
+    from recplug.contract import TrainData
+    from recplug.data.interactions import Interactions
+
+    rows = tiny.train.interactions
+    untimed = TrainData(Interactions(rows.users, rows.items, rows.user_vocab, rows.item_vocab))
+    assert untimed.timestamps is None
+    model = GRU4Rec(**dict(SMALL, epochs=1))
+    model.fit(untimed, options())
+    model.prepare(untimed, options())
+    np.testing.assert_array_equal(model._order, np.arange(untimed.n_users))

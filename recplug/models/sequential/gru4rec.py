@@ -279,15 +279,13 @@ class GRU4Rec(SequenceEncoderModel):
                                            device=self.device_)
         self._samples = ItemSampler(train.n_items, popularity_weights(counts, float(self.sample_alpha)),
                                     threads=int(options.threads or 0)) if self.n_sample else None
-        self._order = None
-        if self.session_order == "time":
-            starts = train.seq_indptr[:-1]
+        self._order = None                                  # "random": a new seeded order every epoch
+        if self.session_order == "time":                    # by first event, ties (and no timestamps): user order
+            first = np.zeros(train.n_users)
             if train.timestamps is not None and len(train.seq_items):
-                first = np.full(train.n_users, np.inf)
+                first[:] = np.inf
                 np.minimum.at(first, train.interactions.users, train.timestamps.astype(np.float64))
-                self._order = np.lexsort((np.arange(train.n_users), first))
-            else:
-                self._order = np.arange(len(starts))
+            self._order = np.lexsort((np.arange(train.n_users), first))
 
     def epoch_batches(self, epoch: int, seed: int) -> Iterator[tuple[Any, ...]]:
         """One step of every lane per batch: ``(inputs [L], targets [L], reset [L], samples [n])``."""
