@@ -185,6 +185,9 @@ def evaluate(model_or_class: Any, dataset: str | Path, split: str = "loo", *,
     from recplug.runner import EvalRequest, run_eval
     from recplug.store import ResultStore, default_store_path
 
+    if not isinstance(dataset, (str, Path)):
+        raise ConfigError(f"dataset must be a registry name (e.g. 'demo') or a path to a data file or "
+                          f"folder, got {type(dataset).__name__}")
     model_name, classes, overrides = _model_request(model_or_class, name)
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         if seeds < 1:

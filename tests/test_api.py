@@ -98,6 +98,8 @@ def test_bad_arguments_name_the_argument(data, tmp_path):
         recplug.evaluate(Counts, data, name="my.model", store=tmp_path / "r.sqlite")
     with pytest.raises(ConfigError, match="^name renames"):
         recplug.evaluate("pop", data, name="other", store=tmp_path / "r.sqlite")
+    with pytest.raises(ConfigError, match="^dataset must be a registry name"):
+        recplug.evaluate("pop", object(), store=tmp_path / "r.sqlite")
     with pytest.raises(ConfigError, match="^seeds"):
         recplug.evaluate("pop", data, seeds=0, store=tmp_path / "r.sqlite")
 
