@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -76,16 +77,25 @@ def _bytes_to_unicode() -> dict[int, str]:
     return dict(zip(bs, map(chr, cs)))
 
 
+#: where the tiny CLIP is saved: known at collection time, so tests can parametrize with it
+TINY_CLIP = os.path.join(tempfile.mkdtemp(prefix="recplug-content-tests-"), "tiny-clip")
+
+
 @pytest.fixture(scope="session")
-def tiny_clip(tmp_path_factory):
-    """A folder holding a randomly initialised CLIPModel (32-wide, 2 layers, 16-d
-    projections) and its processor, with a character-level BPE vocabulary."""
+def tiny_clip():
+    """``TINY_CLIP``, a folder holding a randomly initialised CLIPModel (32-wide, 2 layers,
+    16-d projections) and its processor, with a character-level BPE vocabulary."""
     pytest.importorskip("transformers")
     pytest.importorskip("PIL")
+    from pathlib import Path
+
     import torch
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
 
-    folder = tmp_path_factory.mktemp("tiny-clip")
+    folder = Path(TINY_CLIP)
+    if (folder / "config.json").is_file():
+        return str(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     chars = list(_bytes_to_unicode().values())
     vocab = {c: i for i, c in enumerate(chars)}
     vocab.update({c + "</w>": len(chars) + i for i, c in enumerate(chars)})
@@ -107,3 +117,11 @@ def tiny_clip(tmp_path_factory):
                                                      crop_size={"height": 32, "width": 32}),
                   tokenizer=tokenizer).save_pretrained(folder)
     return str(folder)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_tiny_clip():
+    yield
+    import shutil
+
+    shutil.rmtree(os.path.dirname(TINY_CLIP), ignore_errors=True)

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("transformers")
 pytest.importorskip("PIL")
 
-from conftest import with_items  # noqa: E402
+from conftest import TINY_CLIP, with_items  # noqa: E402
 from recplug.contract import FitOptions  # noqa: E402
 from recplug.testing import make_batch, parametrize_models, tiny_train  # noqa: E402
 from recplug_content.clip import ClipContent  # noqa: E402
@@ -31,13 +31,11 @@ def images(tmp_path):
     return paths
 
 
-def test_conformance(kit_with_items, tiny_clip):
-    # the kit's checks, on the text modality of the tiny CLIP (each one its own model_check)
-    specs = parametrize_models((ClipContent, {"encoder": tiny_clip, "modality": "text", "profile": "mean"}),
-                               (ClipContent, {"encoder": tiny_clip, "modality": "text", "profile": "adapter",
-                                              "factors": 4, "epochs": 2, "batch_size": 64}))
-    for param in specs.args[1]:
-        param.values[0]()
+@parametrize_models((ClipContent, {"encoder": TINY_CLIP, "modality": "text", "profile": "mean"}),
+                    (ClipContent, {"encoder": TINY_CLIP, "modality": "text", "profile": "adapter",
+                                   "factors": 4, "epochs": 2, "batch_size": 64}))
+def test_conformance(model_check, kit_with_items, tiny_clip):
+    model_check()
 
 
 def test_images_and_texts_share_one_space_and_broken_images_are_counted(tiny_clip, images):
