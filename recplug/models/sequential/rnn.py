@@ -66,7 +66,7 @@ class RNN(SequenceEncoderModel):
     }
 
     def __init__(self, cell: str = "gru", embedding: int = 64, hidden: int = 64, n_layers: int = 1,
-                 dropout: float = 0.2, max_len: int = 50, lr: float = 1e-3, batch_size: int = 256,
+                 dropout: float = 0.2, max_len: int = 50, lr: float = 1e-3, batch_size: int = 64,
                  epochs: int = 100, loss: str = "ce", n_negatives: int = 1, eval_every: int = 1):
         self.cell = cell
         self.embedding = embedding

@@ -41,7 +41,7 @@ class Seq2Seq(SequenceEncoderModel):
     }
 
     def __init__(self, embedding: int = 64, hidden: int = 64, dropout: float = 0.2, max_len: int = 50,
-                 lr: float = 1e-3, batch_size: int = 256, epochs: int = 100, loss: str = "ce",
+                 lr: float = 1e-3, batch_size: int = 64, epochs: int = 100, loss: str = "ce",
                  n_negatives: int = 1, eval_every: int = 1):
         self.embedding = embedding
         self.hidden = hidden
