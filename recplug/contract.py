@@ -231,6 +231,11 @@ class FactorModel(Protocol):
     def latent_factors(self, batch: "ScoreBatch") -> tuple[Any, Any, Any]: ...
 
 
+def reads_items(cls: type) -> bool:
+    """Whether a model class declares ``Tags.needs_item_features`` (it gets the item table)."""
+    return bool(getattr(getattr(cls, "tags", None), "needs_item_features", False))
+
+
 def param_names(cls: type) -> list[str]:
     """Hyperparameter names of a model class: the named parameters of its ``__init__``."""
     sig = inspect.signature(cls.__init__)

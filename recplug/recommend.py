@@ -319,7 +319,7 @@ def run_recommend(request: RecommendRequest, reporter: Any = None) -> RecommendS
         fitted = fit_on_split(eval_request, planned, seed, split, EvalConfig(seed=seed), reporter)
         model, fit_seconds = fitted.model, fitted.seconds
     else:
-        fitted = fit_on_all(eval_request, planned, seed, history, reporter)
+        fitted = fit_on_all(eval_request, planned, seed, history, reporter, items=dataset.items)
         model, fit_seconds = fitted.model, fitted.seconds
     saved = _save(request, planned, model, dataset, split, seed) if request.save_model else None
     users = (np.arange(history.n_users, dtype=np.int32) if users_policy == "all"

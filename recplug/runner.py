@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Protocol
 
-from recplug.contract import EpochReport, FitOptions, TrainData, param_names
+from recplug.contract import EpochReport, FitOptions, TrainData, param_names, reads_items
 from recplug.data.dataset import DataOptions, check_source
 from recplug.errors import ConfigError, RecplugError
 from recplug.evaluation import EvalConfig, RatingValidator, SplitValidator, evaluate, evaluate_rating
@@ -650,7 +650,17 @@ def run_spec(request: EvalRequest, plan: PlannedModel, seed: int, split, dataset
                    dataset=dataset_name, dataset_fingerprint=fingerprint, split=split.name,
                    split_params=_split_params(split), seed=seed, protocol=request.protocol,
                    ties="none" if rating else config.ties, ks=() if rating else tuple(config.ks),
-                   training=training_spec(plan, request) if plan.saved is None else dict(plan.saved.training))
+                   training=_with_item_features(
+                       training_spec(plan, request) if plan.saved is None else dict(plan.saved.training),
+                       plan, split))
+
+
+def _with_item_features(training: dict[str, Any], plan: PlannedModel, split) -> dict[str, Any]:
+    """A model that reads item features depends on their content, which the dataset
+    fingerprint (interactions only) does not cover: its identity gains the item table's."""
+    if reads_items(plan.cls) and split.items is not None:
+        return {**training, "item_features": split.items.fingerprint()}
+    return training
 
 
 def _saved_folder(request: EvalRequest, plan: PlannedModel, seed: int, fold: int | None) -> str | None:
@@ -720,14 +730,15 @@ def _evaluate_saved(store, request: EvalRequest, plan: PlannedModel, seed: int, 
                       saved_model=str(plan.saved_dir))
 
 
-def _fit(plan: PlannedModel, label: str, seed: int, train, options: FitOptions, run_id: int | None):
-    """A fresh model fitted on ``train``; _FitInterrupted (naming the run's ``label``) when
-    the fit was interrupted."""
+def _fit(plan: PlannedModel, label: str, seed: int, train, options: FitOptions, run_id: int | None,
+         items: Any = None):
+    """A fresh model fitted on ``train`` (with the item table ``items`` when the model reads
+    item features); _FitInterrupted (naming the run's ``label``) when the fit was interrupted."""
     from recplug.training.seeding import seed_everything
 
     model = plan.cls(**plan.params)
     seed_everything(seed)  # the same streams as fit_context, for plugins that skip it
-    model.fit(TrainData(train), options)
+    model.fit(TrainData(train, items=items if reads_items(plan.cls) else None), options)
     if _interrupted(model):
         raise _FitInterrupted(label, run_id)
     return model
@@ -784,17 +795,17 @@ def fit_on_split(request: EvalRequest, plan: PlannedModel, seed: int, split, con
     fitted_on = split.train
     if request.refit and not plan.iterative:  # nothing to choose on validation: fit once on both
         fitted_on = split.history("test")
-        model = _fit(plan, label, seed, fitted_on, replace(options, validator=None), run_id)
+        model = _fit(plan, label, seed, fitted_on, replace(options, validator=None), run_id, split.items)
         training = _training_info(model)
     else:
-        model = _fit(plan, label, seed, split.train, options, run_id)
+        model = _fit(plan, label, seed, split.train, options, run_id, split.items)
         training = _training_info(model)
     if request.refit and plan.iterative:
         reporter.stage(f"refitting {label} on train + validation")
         epochs = refit_epochs(model, request)
         fitted_on = split.history("test")
         model = _fit(plan, label, seed, fitted_on,
-                     replace(options, max_epochs=epochs, validator=None), run_id)
+                     replace(options, max_epochs=epochs, validator=None), run_id, split.items)
         training["refit_epochs"] = epochs
     seconds = time.perf_counter() - start
     reporter.fit_finished(name, seed)
@@ -802,16 +813,17 @@ def fit_on_split(request: EvalRequest, plan: PlannedModel, seed: int, split, con
 
 
 def fit_on_all(request: EvalRequest, plan: PlannedModel, seed: int, interactions,
-               reporter: Reporter | None = None) -> Fitted:
+               reporter: Reporter | None = None, items: Any = None) -> Fitted:
     """Fit ``plan``'s model on every interaction (``recommend --fit all``): no validation, so
-    an iterative model trains for ``request.max_epochs`` (or its default budget)."""
+    an iterative model trains for ``request.max_epochs`` (or its default budget). ``items``:
+    the dataset's item table, for models that read item features."""
     reporter = reporter or SilentReporter()
     progress = reporter.fit_started(plan.name, seed, request.max_epochs)
     options = FitOptions(device=plan.device, seed=seed, threads=request.threads or 0,
                          max_epochs=request.max_epochs, patience=request.patience,
                          progress=progress, validator=None)
     start = time.perf_counter()
-    model = _fit(plan, run_label(plan.name, seed), seed, interactions, options, None)
+    model = _fit(plan, run_label(plan.name, seed), seed, interactions, options, None, items)
     reporter.fit_finished(plan.name, seed)
     return Fitted(model, interactions, _training_info(model), time.perf_counter() - start)
 

@@ -113,4 +113,4 @@ def test_make_split_argument_errors():
         make_split(data, "ratio", seed=1.5)
     with pytest.raises(SplitError, match="Dataset or Interactions"):
         make_split([1, 2], "loo")
-    assert set(SPLITS) == {"loo", "temporal", "temporal-user", "ratio", "presplit", "kfold"}
+    assert set(SPLITS) == {"loo", "temporal", "temporal-user", "ratio", "presplit", "kfold", "cold-items"}

@@ -6,6 +6,7 @@ the methods with a one-line description (the CLI help prints it).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
 from recplug.data.interactions import Interactions
@@ -85,8 +86,11 @@ def make_split(data: Any, method: str, *, seed: int = 0, **params: Any) -> Split
         raise SplitError(f"seed must be an integer, got {seed!r}")
     interactions, predefined = _unwrap(data)
     if method == "presplit":
-        return function(interactions, seed=seed, predefined=predefined, **params)
-    return function(interactions, seed=seed, **params)
+        result = function(interactions, seed=seed, predefined=predefined, **params)
+    else:
+        result = function(interactions, seed=seed, **params)
+    items = getattr(data, "items", None)
+    return result if items is None else replace(result, items=items)
 
 
 def _unwrap(data: Any) -> tuple[Interactions, dict | None]:

@@ -20,7 +20,9 @@ class Split:
     ``summary`` records what was dropped and why (counts), and reaches the report.
     ``test`` holds the test rows themselves, with their ratings when the data has them
     (the rating task predicts them; every row, repeats included); None for a Split built
-    by hand without them.
+    by hand without them. ``items`` is the dataset's item side information
+    (:class:`~recplug.data.items.ItemTable`, aligned with the item vocabulary) or None; the
+    runner hands it to models that declare ``Tags.needs_item_features``.
     """
 
     name: str
@@ -31,6 +33,7 @@ class Split:
     test_targets: Targets
     summary: dict[str, Any] = field(default_factory=dict)
     test: Interactions | None = None
+    items: Any = None
 
     def history(self, which: str) -> Interactions:
         """History masked at evaluation: ``"valid"`` -> train, ``"test"`` -> train + validation."""

@@ -20,7 +20,7 @@ import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from recplug.contract import EpochReport, FitOptions, TrainData
+from recplug.contract import EpochReport, FitOptions, TrainData, reads_items
 from recplug.evaluation import EvalConfig, SplitValidator
 
 #: trial states of a report; "interrupted" (Ctrl-C / SIGTERM) never counts against the budget
@@ -132,7 +132,7 @@ def run_trial(job: TrialJob, split: Any, snapshot: list | None = None) -> TrialR
         with limited_threads(job.threads):
             model = job.cls(**job.params)
             seed_everything(job.seed)
-            model.fit(TrainData(split.train), options)
+            model.fit(TrainData(split.train, items=split.items if reads_items(job.cls) else None), options)
             result = getattr(model, "train_result_", None)
             if result is not None and result.stopped == "interrupted":
                 return report("interrupted", error="interrupted (Ctrl-C or SIGTERM)")
