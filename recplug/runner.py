@@ -565,10 +565,12 @@ def canonical_valid_metric(request: EvalRequest) -> str:
 
 
 def fit_threads(request: EvalRequest) -> int:
-    """The torch thread count a fit runs with: ``--threads``, else torch's default."""
-    import torch
+    """The thread count a fit runs with: ``--threads``, else
+    :func:`~recplug.training.threads.default_threads` (the CPUs this process may use, an
+    executor's share, less what other running tasks occupy on a small machine)."""
+    from recplug.training.threads import default_threads
 
-    return int(request.threads or torch.get_num_threads())
+    return int(request.threads or default_threads())
 
 
 def _training_info(model: Any) -> dict[str, Any]:
@@ -599,7 +601,7 @@ def _one_run(store, request: EvalRequest, plan: PlannedModel, seed: int, split, 
                           f"{plan.saved.split.get('params')}, not {spec.split_params}; use the same split "
                           "parameters")
     rerun = request.rerun or _save_needed(request, plan, seed, fold, spec)
-    claim = store.claim(spec, run_env(plan.device, request.threads or None), rerun=rerun)
+    claim = store.claim(spec, run_env(plan.device, fit_threads(request)), rerun=rerun)
     if claim.status == "done":
         done = store.run(claim.run_id)
         return RunOutcome(name, seed, "skipped", done.id, dict(done.metrics),
@@ -788,7 +790,7 @@ def fit_on_split(request: EvalRequest, plan: PlannedModel, seed: int, split, con
     label = run_label(name, seed, fold)
     validator = _validator(request, split, config, device)
     progress = reporter.fit_started(name, seed, request.max_epochs, fold=fold)
-    options = FitOptions(device=device, seed=seed, threads=request.threads or 0,
+    options = FitOptions(device=device, seed=seed, threads=fit_threads(request),
                          max_epochs=request.max_epochs, patience=request.patience,
                          progress=progress, validator=validator if validator.available else None)
     start = time.perf_counter()
@@ -819,7 +821,7 @@ def fit_on_all(request: EvalRequest, plan: PlannedModel, seed: int, interactions
     the dataset's item table, for models that read item features."""
     reporter = reporter or SilentReporter()
     progress = reporter.fit_started(plan.name, seed, request.max_epochs)
-    options = FitOptions(device=plan.device, seed=seed, threads=request.threads or 0,
+    options = FitOptions(device=plan.device, seed=seed, threads=fit_threads(request),
                          max_epochs=request.max_epochs, patience=request.patience,
                          progress=progress, validator=None)
     start = time.perf_counter()

@@ -290,7 +290,7 @@ def test_registry_entries_are_complete():
     assert {"ml-100k", "ml-1m", "ml-20m", "ml-latest-small", "gowalla", "yelp2018", "amazon-book",
             "beauty"} <= set(registry.REGISTRY)
     for spec in registry.REGISTRY.values():
-        assert spec.remote and spec.layouts and spec.licence and spec.homepage
+        assert (spec.remote or spec.builtin) and spec.layouts and spec.licence and spec.homepage
         for remote in spec.remote:
             assert remote.url.startswith("https://")
             assert remote.archive in (None, "zip", "tar")

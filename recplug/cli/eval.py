@@ -296,11 +296,9 @@ def _store_path(request: EvalRequest) -> Path:
 
 def _threads(threads: int):
     """Cap BLAS and torch threads (idle OpenBLAS threads would otherwise spin on the cores)."""
-    import os
+    from recplug.training.threads import default_threads, limited_threads
 
-    from recplug.training.threads import limited_threads
-
-    return limited_threads(threads or os.cpu_count() or 1)
+    return limited_threads(threads or default_threads())
 
 
 def _shown_metrics(request: EvalRequest) -> list[str]:

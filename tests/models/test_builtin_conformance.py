@@ -42,6 +42,10 @@ FAMILIES = {
     "multdae": ("autoencoders", True, "ranking"), "multvae": ("autoencoders", True, "ranking"),
     "item2vec": ("embeddings", True, "ranking"), "baseline": ("rating", False, "rating"),
     "svd": ("rating", False, "rating"), "svdpp": ("rating", False, "rating"), "mf": ("rating", True, "rating"),
+    "rnn": ("sequential", True, "ranking"), "seq2seq": ("sequential", True, "ranking"),
+    "attn": ("sequential", True, "ranking"), "narm": ("sequential", True, "ranking"),
+    "gru4rec": ("sequential", True, "ranking"), "bert4rec": ("sequential", True, "ranking"),
+    "gcn": ("graph", True, "ranking"), "ngcf": ("graph", True, "ranking"), "lightgcn": ("graph", True, "ranking"),
 }
 
 
