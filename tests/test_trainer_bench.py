@@ -58,5 +58,5 @@ def test_item2vec_alternative_trains_on_ours_pairs(window):
 
 
 def test_unknown_model_lists_the_available_ones():
-    with pytest.raises(ConfigError, match=r"\(bpr, .*sasrec.*\), got 'nosuchmodel'"):
+    with pytest.raises(ConfigError, match=r"\(bert4rec, bpr, .*lightgcn.*sasrec\), got 'nosuchmodel'"):
         run("nosuchmodel", data=ml1m_shaped(n_users=30, n_items=100, interactions=700))
