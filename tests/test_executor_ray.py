@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from recplug.errors import ConfigError
+from recplug.errors import ConfigError, StoreError
 from recplug.store import ResultStore
 
 from test_tune import write_udata
@@ -131,8 +131,11 @@ def test_a_killed_driver_is_finished_by_a_rerun(tmp_path, ray_cluster):
         while time.monotonic() < deadline and not done_before:
             assert proc.poll() is None, proc.stderr.read().decode()
             if db.exists():
-                with ResultStore(db, readonly=True) as store:
-                    done_before = {r.spec.seed: r.id for r in store.runs()}
+                try:
+                    with ResultStore(db, readonly=True) as store:
+                        done_before = {r.spec.seed: r.id for r in store.runs()}
+                except StoreError:  # the driver has created the file but not yet its schema
+                    pass
             time.sleep(0.1)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
